@@ -1,0 +1,83 @@
+# topicfs — plain Makefile. `make`, `make test`, `make run`, `make install`, `make clean`.
+CC      ?= cc
+OPT     ?= -O2 -g
+WARN    ?= -Wall -Wextra -Werror
+SAN     ?=
+BUILD   ?= build
+prefix  ?= /usr/local
+DESTDIR ?=
+PKGS    := fuse3 lmdb
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP -Istore $(PKG_CFLAGS)
+LDFLAGS += $(SAN)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+STORE_SRC := $(wildcard store/*.c)
+FS_SRC    := $(wildcard fs/*.c)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+# Where `make run` mounts, and the data directory it keeps in the checkout.
+DATA ?= $(CURDIR)/var/data
+MNT  ?= /mnt/topics
+
+.PHONY: all test unit pytest run stop install uninstall clean deps asan
+all: $(BUILD)/topicfs $(BUILD)/mount.topicfs
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libstore.a: $(STORE_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libstore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mount.topicfs: mount-helper/mount.topicfs
+	@mkdir -p $(BUILD)
+	install -m 0755 $< $@
+
+$(BUILD)/store_test: $(UNIT_OBJ) $(BUILD)/libstore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages the build and the tests need, if any is missing.
+deps:
+	@sh tests/install-deps.sh
+
+unit: $(BUILD)/store_test
+	$(BUILD)/store_test
+
+pytest: all
+	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
+
+test: deps
+	$(MAKE) all $(BUILD)/store_test
+	$(MAKE) unit
+	$(MAKE) pytest
+
+run: deps
+	$(MAKE) all
+	@mkdir -p $(DATA) $(MNT)
+	$(BUILD)/topicfs $(DATA) $(MNT)
+	@echo "topicfs: $(DATA) mounted on $(MNT); try: mkdir $(MNT)/demo; echo hi >> $(MNT)/demo/produce; cat $(MNT)/demo/partition-0/log"
+
+stop:
+	umount $(MNT)
+
+install: all
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/sbin
+	install -m 0755 $(BUILD)/topicfs $(DESTDIR)$(prefix)/bin/topicfs
+	install -m 0755 $(BUILD)/mount.topicfs $(DESTDIR)/sbin/mount.topicfs
+
+uninstall:
+	rm -f $(DESTDIR)$(prefix)/bin/topicfs $(DESTDIR)/sbin/mount.topicfs
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,282 @@
+/* files.c — open, read, write and close for every file of the tree. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inode.h"
+#include "logging.h"
+#include "logview.h"
+#include "produce.h"
+#include "tfs.h"
+
+static int is_write_only(enum tfs_kind k)
+{
+	return k == TFS_PRODUCE || k == TFS_KEY;
+}
+
+static int is_read_only(enum tfs_kind k)
+{
+	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET;
+}
+
+static const char *kind_name(enum tfs_kind k)
+{
+	switch (k) {
+	case TFS_PRODUCE: return "produce";
+	case TFS_KEY: return "keys/<key>";
+	case TFS_LOG: return "log";
+	case TFS_START: return "start";
+	case TFS_END: return "end";
+	case TFS_OFFSET: return "offset-<n>";
+	case TFS_CONFIG: return "config";
+	default: return "directory";
+	}
+}
+
+void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs_node n;
+	struct stat st;
+	int acc = fi->flags & O_ACCMODE;
+	int err = tfs_ino_parse(ino, &n) ? ENOENT : tfs_tree_stat(ino, &st);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
+		tfs_log(LOG_INFO, "open of %s (inode %#" PRIx64 ") for %s refused: it is %s (EACCES)",
+			kind_name(n.kind), (uint64_t)ino, acc == O_RDONLY ? "reading" : "writing",
+			is_write_only(n.kind) ? "write-only" : "read-only");
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	switch (n.kind) {
+	case TFS_PRODUCE: {
+		struct tfs_producer *p = tfs_producer_new(tfs.store, n.id, NULL, 0);
+		if (!p) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		fi->fh = (uint64_t)(uintptr_t)p;
+		fi->direct_io = 1;
+		break;
+	}
+	case TFS_KEY:
+		/* The key name is only known to create(); see tfs_create. */
+		fuse_reply_err(req, ENOENT);
+		return;
+	case TFS_LOG: {
+		struct tfs_logview *v = tfs_logview_new(n.id);
+		if (!v) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		fi->fh = (uint64_t)(uintptr_t)v;
+		fi->direct_io = 1;
+		break;
+	}
+	case TFS_OFFSET:
+		fi->keep_cache = 1; /* a record never changes */
+		break;
+	default:
+		fi->direct_io = 1; /* start, end, config: sizes change under the cache */
+		break;
+	}
+	fuse_reply_open(req, fi);
+}
+
+void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi)
+{
+	(void)mode;
+	struct tfs_node n;
+	struct fuse_entry_param e;
+	if (tfs_ino_parse(parent, &n) || n.kind != TFS_KEYS) {
+		tfs_log(LOG_INFO, "create '%s': files cannot be created here (EACCES)", name);
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_WRONLY) {
+		tfs_log(LOG_INFO, "open of keys/%s for reading refused: it is write-only (EACCES)",
+			name);
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	/* Every key file of a topic shares one inode; the open file carries the key.
+	 * The entry is not cached, so each open comes back here with its name. */
+	memset(&e, 0, sizeof e);
+	e.ino = tfs_ino_make(TFS_KEY, n.id, 0);
+	e.generation = 1;
+	int err = tfs_tree_stat(e.ino, &e.attr);
+	struct tfs_producer *p = err ? NULL : tfs_producer_new(tfs.store, n.id, name, strlen(name));
+	if (!p) {
+		fuse_reply_err(req, err ? err : ENOMEM);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)p;
+	fi->direct_io = 1;
+	if (fuse_reply_create(req, &e, fi) != 0)
+		tfs_producer_free(p);
+}
+
+/* Replies with the [off, off+size) slice of a small text. */
+static void reply_text(fuse_req_t req, const char *text, size_t len, size_t size, off_t off)
+{
+	if ((size_t)off >= len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, text + off, len - (size_t)off < size ? len - (size_t)off : size);
+}
+
+struct slice {
+	char *buf;
+	size_t off;
+	size_t size;
+	size_t got;
+};
+
+static int copy_value(const struct store_record *r, void *arg)
+{
+	struct slice *sl = arg;
+	if (sl->off < r->value_len) {
+		sl->got = r->value_len - sl->off < sl->size ? r->value_len - sl->off : sl->size;
+		memcpy(sl->buf, (const char *)r->value + sl->off, sl->got);
+	}
+	return 0;
+}
+
+void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct tfs_node n;
+	struct store_partition p;
+	struct store_topic t;
+	char text[64];
+	char *buf = NULL;
+	size_t got = 0;
+	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
+
+	if (!err && (n.kind == TFS_LOG || n.kind == TFS_OFFSET) && !(buf = malloc(size)))
+		err = ENOMEM;
+	if (err)
+		goto out;
+
+	switch (n.kind) {
+	case TFS_LOG:
+		err = tfs_logview_read(tfs.store, (struct tfs_logview *)(uintptr_t)fi->fh,
+				       (uint64_t)off, buf, size, &got);
+		break;
+	case TFS_OFFSET: {
+		struct slice sl = {buf, (size_t)off, size, 0};
+		err = store_partition_get(tfs.store, n.id, &p);
+		if (!err)
+			err = store_record_view(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset),
+						copy_value, &sl);
+		got = sl.got;
+		break;
+	}
+	case TFS_START:
+	case TFS_END:
+		if ((err = store_partition_get(tfs.store, n.id, &p)) == 0) {
+			int len = snprintf(text, sizeof text, "%" PRIu64 "\n",
+					   n.kind == TFS_START ? p.start_offset : p.end_offset);
+			reply_text(req, text, (size_t)len, size, off);
+			return;
+		}
+		break;
+	case TFS_CONFIG:
+		if ((err = store_topic_by_id(tfs.store, n.id, &t)) == 0) {
+			size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
+			reply_text(req, text, len, size, off);
+			return;
+		}
+		break;
+	default:
+		err = EBADF;
+		break;
+	}
+out:
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, got);
+	free(buf);
+}
+
+void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	(void)off; /* a log only appends: the position written at does not matter */
+	struct tfs_node n;
+	struct store_topic t;
+	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
+	if (!err && is_write_only(n.kind)) {
+		err = tfs_producer_write((struct tfs_producer *)(uintptr_t)fi->fh, buf, size);
+		if (err == EMSGSIZE)
+			tfs_log(LOG_INFO,
+				"write to topic id %u refused: a record exceeds max.message.bytes "
+				"(EMSGSIZE); nothing of the write was stored",
+				n.id);
+		else if (err)
+			tfs_log(LOG_ERR, "write to topic id %u failed: %s", n.id, strerror(err));
+	} else if (!err && n.kind == TFS_CONFIG) {
+		/* sysfs-style: each write() carries the whole new value. */
+		err = store_topic_configure(tfs.store, n.id, n.sub, buf, size);
+		if (err == EINVAL) {
+			int shown = size > 64 ? 64 : (int)size;
+			if (shown > 0 && buf[shown - 1] == '\n')
+				shown--;
+			tfs_log(LOG_INFO, "config/%s: value '%.*s' rejected (EINVAL)",
+				store_config_name(n.sub), shown, buf);
+		} else if (!err && store_topic_by_id(tfs.store, n.id, &t) == 0)
+			tfs_log(LOG_INFO, "topic '%s': %s set", t.name, store_config_name(n.sub));
+	} else if (!err) {
+		err = EBADF;
+	}
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, size);
+}
+
+void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs_node n;
+	int err = 0;
+	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
+		/* close() ends the partial line: it becomes a record now. */
+		err = tfs_producer_flush((struct tfs_producer *)(uintptr_t)fi->fh);
+		if (err)
+			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
+				n.id, strerror(err));
+	}
+	fuse_reply_err(req, err);
+}
+
+void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && fi->fh) {
+		if (is_write_only(n.kind)) {
+			struct tfs_producer *p = (struct tfs_producer *)(uintptr_t)fi->fh;
+			int err = tfs_producer_flush(p);
+			if (err)
+				tfs_log(LOG_ERR, "release: partial line of topic id %u lost: %s", n.id,
+					strerror(err));
+			tfs_producer_free(p);
+		} else if (n.kind == TFS_LOG) {
+			tfs_logview_free((struct tfs_logview *)(uintptr_t)fi->fh);
+		}
+	}
+	fuse_reply_err(req, 0);
+}
+
+void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	/* Whatever was committed becomes durable; that covers this file's records. */
+	fuse_reply_err(req, store_sync(tfs.store));
+}

@@ -1,0 +1,203 @@
+/* main.c — starts topicfs: options, the store, the mount, the request loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "housekeeping.h"
+#include "logging.h"
+#include "options.h"
+#include "tfs.h"
+
+struct tfs tfs;
+
+static void on_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Large writes make one transaction carry many records. */
+	conn->max_write = 1024 * 1024;
+	conn->max_readahead = 1024 * 1024;
+	/* A listing of a million offsets must not cost a million lookups. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops tfs_ops = {
+	.init = on_init,
+	.lookup = tfs_tree_lookup,
+	.getattr = tfs_tree_getattr,
+	.setattr = tfs_tree_setattr,
+	.readdir = tfs_tree_readdir,
+	.mkdir = tfs_tree_mkdir,
+	.rmdir = tfs_tree_rmdir,
+	.statfs = tfs_tree_statfs,
+	.open = tfs_open,
+	.create = tfs_create,
+	.read = tfs_read,
+	.write = tfs_write,
+	.flush = tfs_flush,
+	.release = tfs_release,
+	.fsync = tfs_fsync,
+	.getxattr = tfs_getxattr,
+	.listxattr = tfs_listxattr,
+	.setxattr = tfs_setxattr,
+	.removexattr = tfs_removexattr,
+};
+
+/* Background mode: the parent waits until the child has mounted (or failed),
+ * so `topicfs DATA MNT` returns when the filesystem is usable, with an exit
+ * status that says whether it is. Returns the fd to report readiness on. */
+static int daemon_start(void)
+{
+	int pipefd[2];
+	if (pipe(pipefd) != 0) {
+		perror("topicfs: pipe");
+		exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("topicfs: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		char status = 1;
+		close(pipefd[1]);
+		if (read(pipefd[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(pipefd[0]);
+	setsid();
+	return pipefd[1];
+}
+
+static void daemon_ready(int fd)
+{
+	char ok = 0;
+	int null = open("/dev/null", O_RDWR);
+	if (chdir("/") != 0)
+		tfs_log(LOG_WARNING, "chdir /: %s", strerror(errno));
+	tfs_log_to_syslog();
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	if (write(fd, &ok, 1) != 1)
+		tfs_log(LOG_WARNING, "could not report readiness to the parent");
+	close(fd);
+}
+
+static void busy_message(const char *dir)
+{
+	char path[4096], pid[32] = "";
+	snprintf(path, sizeof path, "%s/topicfs.lock", dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(pid, sizeof pid, f))
+			pid[0] = '\0';
+		fclose(f);
+	}
+	pid[strcspn(pid, "\n")] = '\0';
+	fprintf(stderr, "topicfs: %s is already in use by another topicfs%s%s%s; not mounting\n",
+		dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *loop = NULL;
+	int ready_fd = -1, rc = 1, err;
+
+	if (tfs_options_parse(&args, &tfs.opt) != 0)
+		goto out;
+	if (tfs.opt.show_help) {
+		tfs_options_usage(argv[0]);
+		rc = 0;
+		goto out;
+	}
+	if (tfs.opt.show_version) {
+		printf("topicfs %s (libfuse %s)\n", TFS_VERSION, fuse_pkgversion());
+		rc = 0;
+		goto out;
+	}
+	tfs_log_set_debug(tfs.opt.debug);
+	tfs.uid = getuid();
+	tfs.gid = getgid();
+	tfs.mounted_ms = store_now_ms();
+
+	char fsname[4200];
+	snprintf(fsname, sizeof fsname, "-ofsname=%s,subtype=topicfs", tfs.opt.data_dir);
+	fuse_opt_add_arg(&args, fsname);
+
+	if (!tfs.opt.foreground)
+		ready_fd = daemon_start();
+
+	struct store_options so = {
+		.dir = tfs.opt.data_dir,
+		.map_size = (size_t)tfs.opt.map_size,
+		.sync_always = tfs.opt.sync == TFS_SYNC_ALWAYS,
+	};
+	err = store_open(&tfs.store, &so);
+	if (err == EBUSY) {
+		busy_message(tfs.opt.data_dir);
+		goto out;
+	}
+	if (err) {
+		fprintf(stderr, "topicfs: cannot open the store in %s: %s\n", tfs.opt.data_dir,
+			strerror(err));
+		goto out;
+	}
+	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
+	if (!se)
+		goto out;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, tfs.opt.mountpoint) != 0) {
+		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
+		goto out_signals;
+	}
+	if ((err = tfs_housekeeping_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
+		goto out_unmount;
+	}
+	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
+	if (ready_fd >= 0) {
+		daemon_ready(ready_fd);
+		ready_fd = -1;
+	}
+
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(loop, 16);
+	rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+	fuse_loop_cfg_destroy(loop);
+
+	tfs_housekeeping_stop();
+	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	if (tfs.store) {
+		if ((err = store_sync(tfs.store)) != 0)
+			tfs_log(LOG_ERR, "final sync failed: %s", strerror(err));
+		store_close(tfs.store);
+	}
+	if (ready_fd >= 0) {
+		char status = 1;
+		if (write(ready_fd, &status, 1) != 1)
+			rc = 1;
+	}
+	tfs_options_free(&tfs.opt);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,189 @@
+/* options.c — mount options named like Kafka's topic settings, plus sync=. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "options.h"
+
+/* Raw strings from -o; validated by the same parser as config/<name> files. */
+struct raw_options {
+	char *cfg[STORE_CFG_COUNT];
+	char *sync;
+	char *check_interval;
+	char *map_size;
+};
+
+enum { KEY_FOREGROUND, KEY_DEBUG, KEY_HELP, KEY_VERSION };
+
+#define OPT(t, field) {t, offsetof(struct raw_options, field), 0}
+static const struct fuse_opt spec[] = {
+	OPT("partitions=%s", cfg[STORE_CFG_PARTITIONS]),
+	OPT("retention.ms=%s", cfg[STORE_CFG_RETENTION_MS]),
+	OPT("retention.bytes=%s", cfg[STORE_CFG_RETENTION_BYTES]),
+	OPT("max.message.bytes=%s", cfg[STORE_CFG_MAX_MESSAGE_BYTES]),
+	OPT("key.separator=%s", cfg[STORE_CFG_KEY_SEPARATOR]),
+	OPT("sync=%s", sync),
+	OPT("retention.check.interval.ms=%s", check_interval),
+	OPT("map.size=%s", map_size),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END};
+
+/* raw comes first: the option table's offsets are relative to it. */
+struct parse_state {
+	struct raw_options raw;
+	struct tfs_options *o;
+	int positional;
+};
+
+static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	(void)out;
+	struct parse_state *st = data;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (st->positional == 0)
+			st->o->data_dir = strdup(arg);
+		else if (st->positional == 1)
+			st->o->mountpoint = strdup(arg);
+		else {
+			fprintf(stderr, "topicfs: unexpected argument '%s'\n", arg);
+			return -1;
+		}
+		st->positional++;
+		return 0;
+	case KEY_FOREGROUND:
+		st->o->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		st->o->debug = 1;
+		st->o->foreground = 1;
+		return 1; /* libfuse traces requests too */
+	case KEY_HELP:
+		st->o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		st->o->show_version = 1;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int parse_ms(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
+{
+	struct parse_state st;
+	struct raw_options *raw = &st.raw;
+	int rc = -1;
+
+	memset(&st, 0, sizeof st);
+	st.o = o;
+	memset(o, 0, sizeof *o);
+	store_config_defaults(&o->defaults);
+	o->sync = TFS_SYNC_INTERVAL;
+	o->retention_check_ms = 5000;
+
+	if (fuse_opt_parse(args, &st, spec, on_arg) != 0)
+		goto out;
+	if (o->show_help || o->show_version) {
+		rc = 0;
+		goto out;
+	}
+	for (int k = 0; k < STORE_CFG_COUNT; k++) {
+		if (raw->cfg[k] && store_config_parse(&o->defaults, k, raw->cfg[k], strlen(raw->cfg[k]))) {
+			fprintf(stderr, "topicfs: invalid value for option %s: '%s'\n",
+				store_config_name(k), raw->cfg[k]);
+			goto out;
+		}
+	}
+	if (raw->sync) {
+		if (strcmp(raw->sync, "always") == 0)
+			o->sync = TFS_SYNC_ALWAYS;
+		else if (strcmp(raw->sync, "interval") != 0) {
+			fprintf(stderr, "topicfs: sync must be 'always' or 'interval', not '%s'\n",
+				raw->sync);
+			goto out;
+		}
+	}
+	if (raw->check_interval && parse_ms(raw->check_interval, &o->retention_check_ms)) {
+		fprintf(stderr, "topicfs: retention.check.interval.ms must be a positive number\n");
+		goto out;
+	}
+	if (raw->map_size && parse_ms(raw->map_size, &o->map_size)) {
+		fprintf(stderr, "topicfs: map.size must be a positive number of bytes\n");
+		goto out;
+	}
+	if (!o->data_dir || !o->mountpoint) {
+		fprintf(stderr, "topicfs: need DATA_DIR and MOUNTPOINT (see topicfs --help)\n");
+		goto out;
+	}
+	/* The daemon changes directory to /: keep the data directory absolute. */
+	if (mkdir(o->data_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "topicfs: cannot create data directory %s: %s\n", o->data_dir,
+			strerror(errno));
+		goto out;
+	}
+	char *abs = realpath(o->data_dir, NULL);
+	if (!abs) {
+		fprintf(stderr, "topicfs: data directory %s: %s\n", o->data_dir, strerror(errno));
+		goto out;
+	}
+	free(o->data_dir);
+	o->data_dir = abs;
+	rc = 0;
+out:
+	for (int k = 0; k < STORE_CFG_COUNT; k++)
+		free(raw->cfg[k]);
+	free(raw->sync);
+	free(raw->check_interval);
+	free(raw->map_size);
+	return rc;
+}
+
+void tfs_options_usage(const char *prog)
+{
+	printf("usage: %s DATA_DIR MOUNTPOINT [-o OPTIONS] [-f]\n"
+	       "\n"
+	       "Mounts a Kafka-style log kept in DATA_DIR (LMDB) on MOUNTPOINT.\n"
+	       "\n"
+	       "options:\n"
+	       "  -f                               stay in the foreground, log to stderr\n"
+	       "  -d, -o debug                     foreground, and trace every request\n"
+	       "  -h, --help                       this text\n"
+	       "  -V, --version                    print the version\n"
+	       "  -o partitions=N                  partitions of new topics (1)\n"
+	       "  -o retention.ms=MS               keep records this long, -1 forever (604800000)\n"
+	       "  -o retention.bytes=N             keep this many log bytes per partition, -1 all (-1)\n"
+	       "  -o max.message.bytes=N           largest record value (1048576)\n"
+	       "  -o key.separator=S               split each line into key S value (none)\n"
+	       "  -o retention.check.interval.ms=MS  how often retention runs (5000)\n"
+	       "  -o sync=interval|always          fsync once a second, or every commit (interval)\n"
+	       "  -o allow_other,default_permissions and other FUSE options\n",
+	       prog);
+}
+
+void tfs_options_free(struct tfs_options *o)
+{
+	free(o->data_dir);
+	free(o->mountpoint);
+}

@@ -1,0 +1,13 @@
+/* options.h — the command line: DATA_DIR MOUNTPOINT [-o OPTIONS] [-f]. */
+#ifndef TOPICFS_OPTIONS_H
+#define TOPICFS_OPTIONS_H
+
+#include "tfs.h"
+
+/* Parses and removes topicfs's own arguments from args, leaving FUSE's.
+ * 0, or -1 after printing why to stderr. */
+int tfs_options_parse(struct fuse_args *args, struct tfs_options *o);
+void tfs_options_usage(const char *prog);
+void tfs_options_free(struct tfs_options *o);
+
+#endif

@@ -1,0 +1,71 @@
+/* tfs.h — state shared by the daemon's modules, and their entry points. */
+#ifndef TOPICFS_TFS_H
+#define TOPICFS_TFS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+#define TFS_VERSION "0.1.0"
+
+enum tfs_sync { TFS_SYNC_INTERVAL, TFS_SYNC_ALWAYS };
+
+/* Everything parsed from the command line and -o. */
+struct tfs_options {
+	char *data_dir;               /* absolute */
+	char *mountpoint;
+	int foreground;
+	int debug;
+	int show_help;
+	int show_version;
+	enum tfs_sync sync;
+	int64_t retention_check_ms;   /* retention.check.interval.ms */
+	int64_t map_size;             /* initial LMDB map size; 0 = the store's default */
+	struct store_config defaults; /* for new topics */
+};
+
+struct tfs {
+	struct store *store;
+	struct tfs_options opt;
+	uid_t uid;
+	gid_t gid;
+	int64_t mounted_ms;
+};
+
+extern struct tfs tfs;
+
+/* The low-level operations, one module each (see the .c files). */
+extern const struct fuse_lowlevel_ops tfs_ops;
+
+void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi);
+void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void tfs_tree_statfs(fuse_req_t req, fuse_ino_t ino);
+/* Fills *st for a node; 0 or an errno (ENOENT when it no longer exists). */
+int tfs_tree_stat(fuse_ino_t ino, struct stat *st);
+
+void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi);
+
+void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void tfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		  size_t size, int flags);
+void tfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif

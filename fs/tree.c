@@ -1,0 +1,467 @@
+/* tree.c — the shape of the mount: lookup, attributes, listings, topic mkdir/rmdir. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "inode.h"
+#include "logging.h"
+#include "numbers.h"
+#include "tfs.h"
+
+/* Records are immutable: their attributes may be cached for long. Their names
+ * are revalidated on every lookup, since retention may remove them. Everything
+ * that grows (log, start, end) is never cached. */
+#define TTL_STATIC 1.0
+#define TTL_IMMUTABLE 3600.0
+
+static void set_time(struct stat *st, int64_t ms)
+{
+	st->st_mtim.tv_sec = ms / 1000;
+	st->st_mtim.tv_nsec = (ms % 1000) * 1000000;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, off_t size,
+		 int64_t mtime_ms)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = nlink;
+	st->st_size = size;
+	st->st_uid = tfs.uid;
+	st->st_gid = tfs.gid;
+	st->st_blksize = 4096;
+	st->st_blocks = (size + 511) / 512;
+	set_time(st, mtime_ms);
+}
+
+struct offset_stat {
+	struct stat *st;
+	fuse_ino_t ino;
+};
+
+static int offset_stat_fn(const struct store_record *r, void *arg)
+{
+	struct offset_stat *os = arg;
+	fill(os->st, os->ino, S_IFREG | 0444, 1, (off_t)r->value_len, r->timestamp_ms);
+	return 0;
+}
+
+int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
+{
+	struct tfs_node n;
+	struct store_topic t;
+	struct store_partition p;
+	char text[64];
+	int err = tfs_ino_parse(ino, &n);
+	if (err)
+		return ENOENT;
+
+	switch (n.kind) {
+	case TFS_ROOT: {
+		uint64_t count = 0;
+		err = store_topic_count(tfs.store, &count);
+		fill(st, ino, S_IFDIR | 0755, 2 + (nlink_t)count, 0, tfs.mounted_ms);
+		return err;
+	}
+	case TFS_TOPIC:
+	case TFS_PRODUCE:
+	case TFS_KEYS:
+	case TFS_KEY:
+	case TFS_CONFIG_DIR:
+	case TFS_CONFIG:
+		err = store_topic_by_id(tfs.store, n.id, &t);
+		if (err)
+			return err;
+		if (n.kind == TFS_TOPIC)
+			fill(st, ino, S_IFDIR | 0755, 4 + t.config.partitions, 0, t.created_ms);
+		else if (n.kind == TFS_KEYS || n.kind == TFS_CONFIG_DIR)
+			fill(st, ino, S_IFDIR | 0755, 2, 0, t.created_ms);
+		else if (n.kind == TFS_CONFIG) {
+			if (n.sub >= STORE_CFG_COUNT)
+				return ENOENT;
+			size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
+			fill(st, ino, S_IFREG | 0644, 1, (off_t)len, t.created_ms);
+		} else
+			fill(st, ino, S_IFREG | 0200, 1, 0, t.created_ms);
+		return 0;
+	case TFS_PARTITION:
+	case TFS_LOG:
+	case TFS_START:
+	case TFS_END:
+		err = store_partition_get(tfs.store, n.id, &p);
+		if (err)
+			return err;
+		if (n.kind == TFS_PARTITION)
+			fill(st, ino, S_IFDIR | 0555, 2, 0, p.last_append_ms);
+		else if (n.kind == TFS_LOG)
+			fill(st, ino, S_IFREG | 0444, 1, (off_t)p.end_pos, p.last_append_ms);
+		else {
+			uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
+			int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
+			fill(st, ino, S_IFREG | 0444, 1, len, p.last_append_ms);
+		}
+		return 0;
+	case TFS_OFFSET: {
+		err = store_partition_get(tfs.store, n.id, &p);
+		if (err)
+			return err;
+		uint64_t off = tfs_offset_widen(n.offset, p.end_offset);
+		struct offset_stat os = {st, ino};
+		return store_record_view(tfs.store, n.id, off, offset_stat_fn, &os);
+	}
+	default:
+		return ENOENT;
+	}
+}
+
+static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double attr_ttl)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof e);
+	int err = tfs_tree_stat(ino, &e.attr);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	e.ino = ino;
+	e.generation = 1;
+	e.entry_timeout = entry_ttl;
+	e.attr_timeout = attr_ttl;
+	fuse_reply_entry(req, &e);
+}
+
+/* "partition-3" -> 3; -1 when name is not that shape (canonical decimal only). */
+static int64_t suffix_number(const char *name, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	uint64_t v;
+	if (strncmp(name, prefix, plen) != 0 || tfs_parse_u64(name + plen, &v) != 0 ||
+	    v > INT64_MAX)
+		return -1;
+	return (int64_t)v;
+}
+
+void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct tfs_node n;
+	struct store_topic t;
+	struct store_partition p;
+	int64_t num;
+
+	if (tfs_ino_parse(parent, &n)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	switch (n.kind) {
+	case TFS_ROOT:
+		if (!store_name_valid(name, strlen(name)) ||
+		    store_topic_by_name(tfs.store, name, &t) != 0)
+			break;
+		reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0), TTL_STATIC, TTL_STATIC);
+		return;
+	case TFS_TOPIC:
+		if (strcmp(name, "produce") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_PRODUCE, n.id, 0), TTL_STATIC, TTL_STATIC);
+			return;
+		}
+		if (strcmp(name, "keys") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_KEYS, n.id, 0), TTL_STATIC, TTL_STATIC);
+			return;
+		}
+		if (strcmp(name, "config") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_CONFIG_DIR, n.id, 0), TTL_STATIC,
+				    TTL_STATIC);
+			return;
+		}
+		num = suffix_number(name, "partition-");
+		if (num < 0 || num >= STORE_PARTITIONS_MAX ||
+		    store_partition_find(tfs.store, n.id, (uint32_t)num, &p) != 0)
+			break;
+		reply_entry(req, tfs_ino_make(TFS_PARTITION, p.gpid, 0), TTL_STATIC, TTL_STATIC);
+		return;
+	case TFS_CONFIG_DIR:
+		num = store_config_lookup(name);
+		if (num < 0)
+			break;
+		/* Config values change: attributes are not cached. */
+		reply_entry(req, tfs_ino_make(TFS_CONFIG, n.id, (uint32_t)num), TTL_STATIC, 0);
+		return;
+	case TFS_PARTITION:
+		if (strcmp(name, "log") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_LOG, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
+		if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {
+			enum tfs_kind k = name[0] == 's' ? TFS_START : TFS_END;
+			reply_entry(req, tfs_ino_make(k, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
+		num = suffix_number(name, "offset-");
+		if (num < 0)
+			break;
+		if (store_partition_get(tfs.store, n.id, &p) != 0 || (uint64_t)num < p.start_offset ||
+		    (uint64_t)num >= p.end_offset)
+			break;
+		reply_entry(req, tfs_ino_offset(n.id, (uint64_t)num), 0, TTL_IMMUTABLE);
+		return;
+	case TFS_KEYS:
+		/* Key files do not exist until written: create() opens them. */
+		break;
+	default:
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct stat st;
+	struct tfs_node n;
+	int err = tfs_tree_stat(ino, &st);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	tfs_ino_parse(ino, &n);
+	double ttl = n.kind == TFS_OFFSET ? TTL_IMMUTABLE
+		   : (n.kind == TFS_LOG || n.kind == TFS_START || n.kind == TFS_END ||
+		      n.kind == TFS_CONFIG || n.kind == TFS_PARTITION || n.kind == TFS_ROOT ||
+		      n.kind == TFS_TOPIC)
+			   ? 0
+			   : TTL_STATIC;
+	fuse_reply_attr(req, &st, ttl);
+}
+
+void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi)
+{
+	(void)attr;
+	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG;
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		tfs_log(LOG_INFO, "setattr on inode %#" PRIx64 ": owner and mode are fixed (EPERM)",
+			(uint64_t)ino);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	/* Truncating is how `echo x > produce` opens: appending is all a log does,
+	 * so `>` behaves like `>>`. Read-only files cannot be truncated. */
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !writable) {
+		tfs_log(LOG_INFO, "truncate of a read-only file (inode %#" PRIx64 ") refused (EACCES)",
+			(uint64_t)ino);
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	tfs_tree_getattr(req, ino, fi);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size;
+	size_t used;
+};
+
+/* Adds one entry; 0 when the buffer is full (the entry was not added). */
+static int dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t next)
+{
+	struct stat st;
+	memset(&st, 0, sizeof st);
+	st.st_ino = ino;
+	st.st_mode = mode;
+	size_t need = fuse_add_direntry(d->req, NULL, 0, name, NULL, 0);
+	if (d->used + need > d->size)
+		return 0;
+	fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, next);
+	d->used += need;
+	return 1;
+}
+
+struct fixed_entry {
+	const char *name;
+	enum tfs_kind kind;
+	mode_t mode;
+};
+
+/* Lists entries[off..count) whose ids are `id`; returns 0 when the buffer filled up. */
+static int dir_add_fixed(struct dirbuf *d, const struct fixed_entry *e, size_t count, off_t off,
+			 uint32_t id, fuse_ino_t self, fuse_ino_t parent)
+{
+	for (size_t i = (size_t)off; i < count; i++) {
+		fuse_ino_t ino = strcmp(e[i].name, ".") == 0    ? self
+				 : strcmp(e[i].name, "..") == 0 ? parent
+							       : tfs_ino_make(e[i].kind, id, 0);
+		if (!dir_add(d, e[i].name, ino, e[i].mode, (off_t)i + 1))
+			return 0;
+	}
+	return 1;
+}
+
+static const struct fixed_entry root_entries[] = {
+	{".", TFS_ROOT, S_IFDIR}, {"..", TFS_ROOT, S_IFDIR}};
+static const struct fixed_entry topic_entries[] = {
+	{".", TFS_TOPIC, S_IFDIR},         {"..", TFS_ROOT, S_IFDIR},
+	{"produce", TFS_PRODUCE, S_IFREG}, {"keys", TFS_KEYS, S_IFDIR},
+	{"config", TFS_CONFIG_DIR, S_IFDIR}};
+static const struct fixed_entry plain_dir_entries[] = {
+	{".", TFS_KEYS, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}};
+static const struct fixed_entry partition_entries[] = {
+	{".", TFS_PARTITION, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}, {"log", TFS_LOG, S_IFREG},
+	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
+{
+	struct tfs_node n;
+	struct store_topic t;
+	struct store_partition p;
+	char name[64];
+	int err = tfs_ino_parse(ino, &n);
+	if (err)
+		return ENOENT;
+
+	switch (n.kind) {
+	case TFS_ROOT: {
+		/* Topics follow in id order; an entry's cookie is its topic id + 2. */
+		if (!dir_add_fixed(d, root_entries, 2, off, 0, ino, 1))
+			return 0;
+		uint32_t after = off > 2 ? (uint32_t)(off - 2) : 0;
+		while ((err = store_topic_next(tfs.store, after, &t)) == 0) {
+			if (!dir_add(d, t.name, tfs_ino_make(TFS_TOPIC, t.id, 0), S_IFDIR,
+				     (off_t)t.id + 2))
+				return 0;
+			after = t.id;
+		}
+		return err == ENOENT ? 0 : err;
+	}
+	case TFS_TOPIC:
+		if ((err = store_topic_by_id(tfs.store, n.id, &t)) != 0)
+			return err;
+		if (!dir_add_fixed(d, topic_entries, COUNT(topic_entries), off, n.id, ino, 1))
+			return 0;
+		for (uint32_t i = off > 5 ? (uint32_t)(off - 5) : 0; i < t.config.partitions; i++) {
+			if (store_partition_find(tfs.store, n.id, i, &p) != 0)
+				continue;
+			snprintf(name, sizeof name, "partition-%u", i);
+			if (!dir_add(d, name, tfs_ino_make(TFS_PARTITION, p.gpid, 0), S_IFDIR,
+				     (off_t)i + 6))
+				return 0;
+		}
+		return 0;
+	case TFS_KEYS:
+		dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
+			      tfs_ino_make(TFS_TOPIC, n.id, 0));
+		return 0;
+	case TFS_CONFIG_DIR:
+		if (!dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
+				   tfs_ino_make(TFS_TOPIC, n.id, 0)))
+			return 0;
+		for (int k = off > 2 ? (int)off - 2 : 0; k < STORE_CFG_COUNT; k++)
+			if (!dir_add(d, store_config_name(k), tfs_ino_make(TFS_CONFIG, n.id, k),
+				     S_IFREG, k + 3))
+				return 0;
+		return 0;
+	case TFS_PARTITION: {
+		/* Offsets are contiguous in [start, end): listing them needs no record,
+		 * and offset n's cookie is n + 6, so a listing streams in O(1) memory. */
+		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
+			return err;
+		if (!dir_add_fixed(d, partition_entries, COUNT(partition_entries), off, n.id, ino,
+				   tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
+			return 0;
+		uint64_t o = off >= 6 ? (uint64_t)off - 5 : 0;
+		if (o < p.start_offset)
+			o = p.start_offset;
+		for (; o < p.end_offset; o++) {
+			snprintf(name, sizeof name, "offset-%" PRIu64, o);
+			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + 6))
+				return 0;
+		}
+		return 0;
+	}
+	default:
+		return ENOTDIR;
+	}
+}
+
+void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct dirbuf d = {req, malloc(size), size, 0};
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int err = readdir_fill(&d, ino, off);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)mode;
+	struct store_topic t;
+	if (parent != 1) {
+		tfs_log(LOG_INFO, "mkdir '%s': topics are made at the top of the mount only (EPERM)",
+			name);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (!store_name_valid(name, strlen(name))) {
+		tfs_log(LOG_INFO,
+			"mkdir '%.300s': not a topic name (1-249 of [a-zA-Z0-9._-]) (EINVAL)", name);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	int err = store_topic_create(tfs.store, name, &tfs.opt.defaults, &t);
+	if (err) {
+		tfs_log(err == EEXIST ? LOG_INFO : LOG_ERR, "mkdir '%s': %s", name, strerror(err));
+		fuse_reply_err(req, err);
+		return;
+	}
+	tfs_log(LOG_INFO, "topic '%s' created with %u partition(s)", name, t.config.partitions);
+	reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0), TTL_STATIC, TTL_STATIC);
+}
+
+void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent != 1) {
+		tfs_log(LOG_INFO, "rmdir '%s': only topics can be removed (EPERM)", name);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	int err = store_name_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
+	if (err)
+		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
+	else
+		tfs_log(LOG_INFO, "topic '%s' deleted with all its records", name);
+	fuse_reply_err(req, err);
+}
+
+void tfs_tree_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs sv;
+	if (statvfs(tfs.opt.data_dir, &sv) != 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}

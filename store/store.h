@@ -1,0 +1,130 @@
+/* store.h — the LMDB log store: topics, partitions and records. No FUSE here.
+ *
+ * Every function returns 0 or a positive errno; LMDB codes become errnos in one
+ * place (store/lmdb_err.c). All functions are safe to call from many threads.
+ *
+ * Data model (one LMDB environment per data directory):
+ *  - a topic has a name, a numeric id (never reused), a config and N partitions;
+ *  - a partition has a global partition id "gpid" (never reused, < 2^23, so the
+ *    FUSE layer can pack it into inode numbers), offsets [start, end) and log
+ *    byte positions [start_pos, end_pos);
+ *  - records are stored in batches (all records of one append that land in one
+ *    partition, split at ~64 KiB), like Kafka's record batches. A batch's data
+ *    region is exactly its records' `log` bytes (value + '\n' each), so reading
+ *    the log is a memcpy and a record's log position never changes.
+ */
+#ifndef TOPICFS_STORE_H
+#define TOPICFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STORE_GPID_LIMIT (1u << 23) /* gpids are 1 .. STORE_GPID_LIMIT-1 */
+#define STORE_KEY_MAX 65536         /* longest record key, bytes */
+
+struct store;
+
+struct store_options {
+	const char *dir;   /* data directory; created if missing */
+	size_t map_size;   /* initial LMDB map size; 0 = default. Grows by itself. */
+	int sync_always;   /* 1: fsync every commit; 0: caller runs store_sync() */
+};
+
+/* Opens (creating if needed) the store in o->dir and takes an exclusive lock
+ * on it. EBUSY: another process holds the data directory. */
+int store_open(struct store **out, const struct store_options *o);
+void store_close(struct store *s);
+
+/* Flushes committed transactions to disk (fsync). */
+int store_sync(struct store *s);
+
+struct store_topic {
+	uint32_t id;
+	char name[STORE_TOPIC_NAME_MAX + 1];
+	struct store_config config;
+	int64_t created_ms;
+};
+
+/* EINVAL: bad name or config; EEXIST: name taken; ENOSPC: disk or ids full. */
+int store_topic_create(struct store *s, const char *name, const struct store_config *cfg,
+		       struct store_topic *out);
+/* Deletes the topic and all its records. ENOENT: no such topic. */
+int store_topic_delete(struct store *s, const char *name);
+/* ENOENT: no such topic. */
+int store_topic_by_name(struct store *s, const char *name, struct store_topic *out);
+int store_topic_by_id(struct store *s, uint32_t id, struct store_topic *out);
+/* The topic with the smallest id > after_id (iteration; start with 0). ENOENT at end. */
+int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out);
+int store_topic_count(struct store *s, uint64_t *count);
+/* Sets one config value from its text form (see config.h), atomically.
+ * EINVAL: bad value, or partitions would shrink. ENOENT: topic gone. Growing
+ * partitions creates the new (empty) partitions. */
+int store_topic_configure(struct store *s, uint32_t topic_id, enum store_config_key key,
+			  const char *text, size_t len);
+
+struct store_partition {
+	uint32_t gpid;
+	uint32_t topic_id;
+	uint32_t index;          /* 0 .. partitions-1 */
+	uint64_t start_offset;   /* first retained offset */
+	uint64_t end_offset;     /* next offset to be written */
+	uint64_t start_pos;      /* log byte position of the first retained record */
+	uint64_t end_pos;        /* log byte position after the last record */
+	int64_t last_append_ms;  /* time of the newest record; created time if none */
+};
+
+/* ENOENT: no such partition (or its topic was deleted). */
+int store_partition_get(struct store *s, uint32_t gpid, struct store_partition *out);
+int store_partition_find(struct store *s, uint32_t topic_id, uint32_t index,
+			 struct store_partition *out);
+
+struct store_record_in {
+	const void *key;   /* NULL: no key (round robin); else key_len bytes */
+	size_t key_len;
+	const void *value;
+	size_t value_len;
+};
+
+/* Appends n records to the topic in one transaction: all or nothing.
+ * Routing: keyed records go to toPositive(murmur2(key)) % partitions (Kafka's
+ * default partitioner); unkeyed ones round-robin over the partitions, the
+ * cursor persisted with the topic. Each record gets the commit's timestamp.
+ * EMSGSIZE: a value exceeds max.message.bytes; EINVAL: key too long;
+ * ENOENT: topic gone; ENOSPC: disk full. Nothing is stored on error. */
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n);
+
+struct store_record {
+	uint32_t gpid;
+	uint64_t offset;
+	int64_t timestamp_ms;
+	uint64_t pos;            /* log byte position of the value's first byte */
+	const void *key;         /* NULL: no key */
+	size_t key_len;
+	const void *value;
+	size_t value_len;
+};
+
+/* Calls fn with the record at offset, inside a read transaction: the pointers
+ * are valid only during the call. Returns fn's result, or ENOENT when the offset
+ * is not retained (below start or at/after end). */
+typedef int (*store_record_fn)(const struct store_record *r, void *arg);
+int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		      void *arg);
+
+/* Copies up to size bytes of the partition's log starting at byte position pos
+ * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos
+ * (retention removed it; nothing copied). ENOENT: no such partition. */
+int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
+		   size_t *got);
+
+/* Deletes, oldest first, records older than retention.ms (relative to now_ms) or
+ * beyond retention.bytes (counted as log bytes) in every partition. start_offset
+ * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
+int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted);
+
+/* Milliseconds since the epoch (the clock records are stamped with). */
+int64_t store_now_ms(void);
+
+#endif
