@@ -175,7 +175,8 @@ int main(int argc, char *argv[])
 
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 16);
-	rc = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+	/* A positive result is the signal that ended the loop: a clean stop. */
+	rc = fuse_session_loop_mt(se, loop) >= 0 ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
 
 	tfs_housekeeping_stop();

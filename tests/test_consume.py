@@ -1,0 +1,135 @@
+"""Consuming: offset files, log, ls, stat, xattrs, and the shell tools on them."""
+import errno
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import read_file, sh, wait_for, write_file
+
+
+def test_offset_file_has_record_bytes_stat_and_xattrs(mnt):
+    mnt.topic("t")
+    before = time.time()
+    write_file(mnt.p("t", "keys", "user-1"), "payload\n", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    after = time.time()
+    path = mnt.p("t", "partition-0", "offset-0")
+    assert read_file(path) == "payload"
+    st = os.stat(path)
+    assert st.st_size == len("payload")
+    assert before - 1 <= st.st_mtime <= after + 1
+    ts = int(os.getxattr(path, "user.topicfs.timestamp"))
+    assert abs(ts / 1000 - st.st_mtime) < 0.002
+    assert before * 1000 - 1000 <= ts <= after * 1000 + 1000
+    assert os.getxattr(path, "user.topicfs.key") == b"user-1"
+    assert os.getxattr(path, "user.topicfs.offset") == b"0"
+    assert set(os.listxattr(path)) == {
+        "user.topicfs.key", "user.topicfs.timestamp", "user.topicfs.offset"}
+    r = sh(f"getfattr -n user.topicfs.key --only-values {path}")
+    assert r.returncode == 0 and r.stdout == "user-1"
+
+
+def test_offsets_not_written_or_malformed_are_enoent(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "a\n")
+    base = mnt.p("t", "partition-0")
+    for name in ("offset-1", "offset-99999999999", "offset-01", "offset--1", "offset-x",
+                 "offset-", "offset-18446744073709551616"):
+        with pytest.raises(FileNotFoundError):
+            os.stat(os.path.join(base, name))
+    with pytest.raises(FileNotFoundError):
+        os.stat(mnt.p("t", "partition-1"))
+    write_file(mnt.p("t", "produce"), "b\n")  # appears once written
+    assert read_file(os.path.join(base, "offset-1")) == "b"
+
+
+def test_ls_lists_retained_offsets_in_order(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "".join(f"r{i}\n" for i in range(1500)))
+    r = sh(f"ls -v {mnt.p('t', 'partition-0')}")
+    names = r.stdout.split()
+    assert names == ["end", "log"] + [f"offset-{i}" for i in range(1500)] + ["start"]
+    # the unsorted listing streams offsets in offset order
+    raw = [n for n in sh(f"ls -U {mnt.p('t', 'partition-0')}").stdout.split()
+           if n.startswith("offset-")]
+    assert raw == [f"offset-{i}" for i in range(1500)]
+
+
+def test_ls_streams_a_large_partition(mnt):
+    mnt.topic("t")
+    n = 200_000
+    chunk = "".join(f"{i}\n" for i in range(n))
+    write_file(mnt.p("t", "produce"), chunk)
+    r = sh(f"ls -U {mnt.p('t', 'partition-0')} | wc -l")
+    assert int(r.stdout) == n + 3
+
+
+def test_start_and_end_follow_appends(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "a\nb\nc\n")
+    assert read_file(mnt.p("t", "partition-0", "start")) == "0\n"
+    assert read_file(mnt.p("t", "partition-0", "end")) == "3\n"
+
+
+def test_cat_grep_wc_on_log(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "".join(f"line {i} {'even' if i % 2 == 0 else 'odd'}\n"
+                                              for i in range(1000)))
+    log = mnt.p("t", "partition-0", "log")
+    assert sh(f"wc -l < {log}").stdout.strip() == "1000"
+    assert sh(f"grep -c even {log}").stdout.strip() == "500"
+    assert sh(f"cat {log} | head -n 2").stdout == "line 0 even\nline 1 odd\n"
+    assert os.stat(log).st_size == sum(len(f"line {i} {'even' if i % 2 == 0 else 'odd'}\n")
+                                       for i in range(1000))
+
+
+def test_tail_n_gives_last_records(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "".join(f"rec-{i}-{'p' * 40}\n" for i in range(5000)))
+    r = sh(f"tail -n 3 {mnt.p('t', 'partition-0', 'log')}")
+    assert r.stdout.splitlines() == [f"rec-{i}-{'p' * 40}" for i in (4997, 4998, 4999)]
+
+
+def test_dd_and_python_seek_read_at_positions(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "aaaa\nbbbb\ncccc\n")
+    log = mnt.p("t", "partition-0", "log")
+    assert sh(f"dd if={log} bs=1 skip=5 count=4 status=none").stdout == "bbbb"
+    with open(log, "rb") as f:
+        f.seek(10)
+        assert f.read() == b"cccc\n"
+
+
+def test_cp_copies_the_log(mnt, tmp_path):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "x\ny\n")
+    dst = tmp_path / "copy"
+    assert sh(f"cp {mnt.p('t', 'partition-0', 'log')} {dst}").returncode == 0
+    assert dst.read_text() == "x\ny\n"
+
+
+def test_tail_f_follows_new_records(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "old\n")
+    tail = subprocess.Popen(["tail", "-f", "-s", "0.1", mnt.p("t", "partition-0", "log")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert tail.stdout.readline() == "old\n"
+        for i in range(3):
+            write_file(mnt.p("t", "produce"), f"new-{i}\n")
+            assert tail.stdout.readline() == f"new-{i}\n"
+    finally:
+        tail.kill()
+        tail.wait()
+
+
+def test_reading_a_deleted_topic_fails_cleanly(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "a\n")
+    fd = os.open(mnt.p("t", "partition-0", "log"), os.O_RDONLY)
+    os.rmdir(mnt.p("t"))
+    with pytest.raises(OSError) as e:
+        os.read(fd, 100)
+    assert e.value.errno == errno.ENOENT
+    os.close(fd)
