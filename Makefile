@@ -25,7 +25,11 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 DATA ?= $(CURDIR)/var/data
 MNT  ?= /mnt/topics
 
-.PHONY: all test unit pytest run stop install uninstall clean deps asan
+.PHONY: all test unit pytest asan-pytest run stop install uninstall clean deps
+
+# The sanitizer build of the daemon, which the suite also runs against.
+ASAN_BUILD := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 all: $(BUILD)/topicfs $(BUILD)/mount.topicfs
 
 $(BUILD)/%.o: %.c
@@ -55,10 +59,16 @@ unit: $(BUILD)/store_test
 pytest: all
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
 
+asan-pytest:
+	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_FLAGS)" $(ASAN_BUILD)/topicfs
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	TOPICFS_BIN=$(abspath $(ASAN_BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
+
 test: deps
 	$(MAKE) all $(BUILD)/store_test
 	$(MAKE) unit
 	$(MAKE) pytest
+	$(MAKE) asan-pytest
 
 run: deps
 	$(MAKE) all

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handles.h"
 #include "inode.h"
 #include "logging.h"
 #include "logview.h"
@@ -35,6 +36,57 @@ static const char *kind_name(enum tfs_kind k)
 	}
 }
 
+/* What fi->fh points to for produce, keys/<key> and log. */
+struct open_file {
+	struct tfs_handle_link link; /* first: the registry hands links back */
+	uint32_t topic_id;
+	struct tfs_producer *producer; /* produce, keys/<key> */
+	struct tfs_logview *view;      /* log */
+};
+
+static struct open_file *file_of(struct fuse_file_info *fi)
+{
+	return (struct open_file *)(uintptr_t)fi->fh;
+}
+
+static int file_open(struct fuse_file_info *fi, uint32_t topic_id, struct tfs_producer *p,
+		     struct tfs_logview *v)
+{
+	struct open_file *f = (p || v) ? calloc(1, sizeof *f) : NULL;
+	if (!f) {
+		tfs_producer_free(p);
+		tfs_logview_free(v);
+		return ENOMEM;
+	}
+	f->topic_id = topic_id;
+	f->producer = p;
+	f->view = v;
+	tfs_handles_add(&f->link);
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	return 0;
+}
+
+/* The last close: a held partial line becomes a record. */
+static void file_close(struct tfs_handle_link *l)
+{
+	struct open_file *f = (struct open_file *)l;
+	if (f->producer) {
+		int err = tfs_producer_flush(f->producer);
+		if (err)
+			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
+				f->topic_id, strerror(err));
+		tfs_producer_free(f->producer);
+	}
+	tfs_logview_free(f->view);
+	free(f);
+}
+
+void tfs_files_close_all(void)
+{
+	tfs_handles_drain(file_close);
+}
+
 void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
@@ -53,30 +105,22 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	switch (n.kind) {
-	case TFS_PRODUCE: {
-		struct tfs_producer *p = tfs_producer_new(tfs.store, n.id, NULL, 0);
-		if (!p) {
-			fuse_reply_err(req, ENOMEM);
+	case TFS_PRODUCE:
+		if ((err = file_open(fi, n.id, tfs_producer_new(tfs.store, n.id, NULL, 0), NULL))) {
+			fuse_reply_err(req, err);
 			return;
 		}
-		fi->fh = (uint64_t)(uintptr_t)p;
-		fi->direct_io = 1;
 		break;
-	}
 	case TFS_KEY:
 		/* The key name is only known to create(); see tfs_create. */
 		fuse_reply_err(req, ENOENT);
 		return;
-	case TFS_LOG: {
-		struct tfs_logview *v = tfs_logview_new(n.id);
-		if (!v) {
-			fuse_reply_err(req, ENOMEM);
+	case TFS_LOG:
+		if ((err = file_open(fi, n.id, NULL, tfs_logview_new(n.id)))) {
+			fuse_reply_err(req, err);
 			return;
 		}
-		fi->fh = (uint64_t)(uintptr_t)v;
-		fi->direct_io = 1;
 		break;
-	}
 	case TFS_OFFSET:
 		fi->keep_cache = 1; /* a record never changes */
 		break;
@@ -110,15 +154,16 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.ino = tfs_ino_make(TFS_KEY, n.id, 0);
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
-	struct tfs_producer *p = err ? NULL : tfs_producer_new(tfs.store, n.id, name, strlen(name));
-	if (!p) {
-		fuse_reply_err(req, err ? err : ENOMEM);
+	if (!err)
+		err = file_open(fi, n.id, tfs_producer_new(tfs.store, n.id, name, strlen(name)), NULL);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)p;
-	fi->direct_io = 1;
-	if (fuse_reply_create(req, &e, fi) != 0)
-		tfs_producer_free(p);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		tfs_handles_remove(&file_of(fi)->link);
+		file_close(&file_of(fi)->link);
+	}
 }
 
 /* Replies with the [off, off+size) slice of a small text. */
@@ -164,8 +209,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 
 	switch (n.kind) {
 	case TFS_LOG:
-		err = tfs_logview_read(tfs.store, (struct tfs_logview *)(uintptr_t)fi->fh,
-				       (uint64_t)off, buf, size, &got);
+		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, buf, size, &got);
 		break;
 	case TFS_OFFSET: {
 		struct slice sl = {buf, (size_t)off, size, 0};
@@ -212,7 +256,7 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 	if (!err && is_write_only(n.kind)) {
-		err = tfs_producer_write((struct tfs_producer *)(uintptr_t)fi->fh, buf, size);
+		err = tfs_producer_write(file_of(fi)->producer, buf, size);
 		if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
@@ -246,7 +290,7 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err = 0;
 	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
 		/* close() ends the partial line: it becomes a record now. */
-		err = tfs_producer_flush((struct tfs_producer *)(uintptr_t)fi->fh);
+		err = tfs_producer_flush(file_of(fi)->producer);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
 				n.id, strerror(err));
@@ -256,18 +300,11 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct tfs_node n;
-	if (tfs_ino_parse(ino, &n) == 0 && fi->fh) {
-		if (is_write_only(n.kind)) {
-			struct tfs_producer *p = (struct tfs_producer *)(uintptr_t)fi->fh;
-			int err = tfs_producer_flush(p);
-			if (err)
-				tfs_log(LOG_ERR, "release: partial line of topic id %u lost: %s", n.id,
-					strerror(err));
-			tfs_producer_free(p);
-		} else if (n.kind == TFS_LOG) {
-			tfs_logview_free((struct tfs_logview *)(uintptr_t)fi->fh);
-		}
+	(void)ino;
+	struct open_file *f = file_of(fi);
+	if (f) {
+		tfs_handles_remove(&f->link);
+		file_close(&f->link);
 	}
 	fuse_reply_err(req, 0);
 }

@@ -175,11 +175,16 @@ int main(int argc, char *argv[])
 
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 16);
-	/* A positive result is the signal that ended the loop: a clean stop. */
-	rc = fuse_session_loop_mt(se, loop) >= 0 ? 0 : 1;
+	/* A positive result is the signal that ended the loop; a worker may also
+	 * report the interrupted read of a signalled stop: both are clean stops. */
+	err = fuse_session_loop_mt(se, loop);
+	rc = err >= 0 || fuse_session_exited(se) ? 0 : 1;
+	if (rc)
+		tfs_log(LOG_ERR, "request loop failed: %s", strerror(-err));
 	fuse_loop_cfg_destroy(loop);
 
 	tfs_housekeeping_stop();
+	tfs_files_close_all();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:
 	fuse_session_unmount(se);

@@ -42,11 +42,13 @@ int store_config_lookup(const char *name);
 int store_config_parse(struct store_config *cfg, enum store_config_key key, const char *text,
 		       size_t len);
 
-/* Writes the value as text plus "\n" into buf (NUL-terminated); returns its length. */
+/* Writes the value as text plus "\n" into buf (NUL-terminated); returns its length.
+ * Like snprintf, a too-small buf gets a truncated text and the full length. */
 size_t store_config_format(const struct store_config *cfg, enum store_config_key key, char *buf,
 			   size_t size);
 
-/* Kafka's topic-name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+/* Kafka's topic-name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+ * Returns 1 if name[0..len) is valid, 0 if not. */
 int store_name_valid(const char *name, size_t len);
 
 /* Kafka's murmur2 (as in org.apache.kafka.common.utils.Utils.murmur2). */

@@ -108,7 +108,8 @@ struct store_record {
 
 /* Calls fn with the record at offset, inside a read transaction: the pointers
  * are valid only during the call. Returns fn's result, or ENOENT when the offset
- * is not retained (below start or at/after end). */
+ * is not retained (below start or at/after end). fn must not call back into the
+ * store (the transaction holds a lock that map growth waits for). */
 typedef int (*store_record_fn)(const struct store_record *r, void *arg);
 int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		      void *arg);

@@ -118,3 +118,19 @@ def test_bad_mount_option_is_refused(tmp_path):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode != 0 and "partitions" in r.stderr
     assert not os.path.ismount(mp)
+
+
+def test_sigterm_commits_partial_lines_of_files_still_open(mnt):
+    mnt.topic("t")
+    fd = os.open(mnt.p("t", "produce"), os.O_WRONLY)
+    os.write(fd, b"whole\nheld-partial")
+    mnt.proc.send_signal(signal.SIGTERM)
+    assert mnt.proc.wait(timeout=20) == 0
+    mnt.proc = None
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    wait_for(lambda: not os.path.ismount(mnt.path), what="unmount")
+    mnt.start()
+    assert read_file(mnt.p("t", "partition-0", "log")) == "whole\nheld-partial\n"

@@ -1,0 +1,158 @@
+/* read.c — reading records by offset and the log by byte position. */
+#include <errno.h>
+#include <string.h>
+
+#include "batch.h"
+#include "store_int.h"
+
+/* Positions c on the entry with the largest (gpid, x) key <= (gpid, v); kb is
+ * the caller's, so k stays valid whichever key LMDB hands back. MDB_NOTFOUND
+ * when the partition has no such entry. */
+static int seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
+		      MDB_val *d)
+{
+	store_be32(kb, gpid);
+	store_be64(kb + 4, v);
+	k->mv_size = 12;
+	k->mv_data = kb;
+	int rc = mdb_cursor_get(c, k, d, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == 12 && memcmp(k->mv_data, kb, 12) == 0)
+		return 0;
+	if (rc == 0)
+		rc = mdb_cursor_get(c, k, d, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, k, d, MDB_LAST);
+	if (rc)
+		return rc;
+	if (k->mv_size != 12 || store_get_be32(k->mv_data) != gpid)
+		return MDB_NOTFOUND;
+	return 0;
+}
+
+static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t offset,
+			   store_record_fn fn, void *arg, int *fn_called)
+{
+	struct store_part_rec p;
+	int rc = store_part_get_rec(s, txn, gpid, &p);
+	if (rc)
+		return rc;
+	if (offset < p.start_offset || offset >= p.end_offset)
+		return ENOENT;
+	MDB_cursor *c;
+	if ((rc = mdb_cursor_open(txn, s->batches, &c)))
+		return rc;
+	unsigned char kb[12];
+	MDB_val k, d;
+	rc = seek_floor(c, gpid, offset, kb, &k, &d);
+	mdb_cursor_close(c);
+	if (rc)
+		return rc == MDB_NOTFOUND ? store_corrupt("read record", gpid) : rc;
+	uint64_t base = store_get_be64((unsigned char *)k.mv_data + 4);
+	struct store_batch b;
+	struct store_batch_rec br;
+	if (store_batch_decode(&b, d.mv_data, d.mv_size) || offset - base >= b.count ||
+	    store_batch_record(&b, (uint32_t)(offset - base), &br))
+		return store_corrupt("read record", gpid);
+	struct store_record r = {
+		.gpid = gpid,
+		.offset = offset,
+		.timestamp_ms = b.timestamp_ms,
+		.pos = b.base_pos + br.start,
+		.key = br.key,
+		.key_len = br.key_len,
+		.value = br.value,
+		.value_len = br.value_len,
+	};
+	*fn_called = 1;
+	return fn(&r, arg);
+}
+
+int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		      void *arg)
+{
+	MDB_txn *txn;
+	int rc = store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	int fn_called = 0;
+	rc = record_view_txn(s, txn, gpid, offset, fn, arg, &fn_called);
+	store_read_end(s, txn);
+	/* fn's result is the caller's business, never an LMDB code to translate. */
+	return fn_called ? rc : store_errno(rc, "read record");
+}
+
+static int log_read_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t pos,
+			unsigned char *buf, size_t size, size_t *got)
+{
+	struct store_part_rec p;
+	int rc = store_part_get_rec(s, txn, gpid, &p);
+	if (rc)
+		return rc;
+	if (pos < p.start_pos)
+		return ERANGE;
+	if (pos >= p.end_pos || size == 0)
+		return 0;
+	if (size > p.end_pos - pos)
+		size = (size_t)(p.end_pos - pos);
+
+	MDB_cursor *c;
+	unsigned char kb[12];
+	MDB_val k, d;
+	if ((rc = mdb_cursor_open(txn, s->positions, &c)))
+		return rc;
+	rc = seek_floor(c, gpid, pos, kb, &k, &d);
+	mdb_cursor_close(c);
+	if (rc)
+		return rc == MDB_NOTFOUND ? store_corrupt("read log", gpid) : rc;
+	uint64_t base_offset;
+	if (d.mv_size != sizeof(base_offset))
+		return store_corrupt("read log", gpid);
+	memcpy(&base_offset, d.mv_data, sizeof(base_offset));
+
+	if ((rc = mdb_cursor_open(txn, s->batches, &c)))
+		return rc;
+	store_be32(kb, gpid);
+	store_be64(kb + 4, base_offset);
+	k.mv_size = sizeof(kb);
+	k.mv_data = kb;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
+	while (rc == 0 && *got < size) {
+		struct store_batch b;
+		/* Batches tile the log up to end_pos: each starts where the
+		 * previous one ended. */
+		if (k.mv_size != sizeof(kb) || store_get_be32(k.mv_data) != gpid ||
+		    store_batch_decode(&b, d.mv_data, d.mv_size) || b.base_pos > pos ||
+		    pos - b.base_pos >= b.data_len) {
+			rc = store_corrupt("read log", gpid);
+			break;
+		}
+		size_t from = (size_t)(pos - b.base_pos);
+		size_t n = b.data_len - from;
+		if (n > size - *got)
+			n = size - *got;
+		memcpy(buf + *got, b.data + from, n);
+		*got += n;
+		pos += n;
+		if (*got < size)
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = store_corrupt("read log", gpid);
+	return rc;
+}
+
+int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
+		   size_t *got)
+{
+	*got = 0;
+	MDB_txn *txn;
+	int rc = store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = log_read_txn(s, txn, gpid, pos, buf, size, got);
+	store_read_end(s, txn);
+	if (rc)
+		*got = 0;
+	return store_errno(rc, "read log");
+}

@@ -1,0 +1,109 @@
+/* store_int.h — what the store's files share: the handle, txn helpers, records. */
+#ifndef TOPICFS_STORE_INT_H
+#define TOPICFS_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "store.h"
+
+#define STORE_FORMAT_VERSION 1u
+#define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define STORE_MIN_MAP_SIZE ((size_t)1 << 20) /* smaller requests are raised to this */
+
+struct store {
+	MDB_env *env;
+	MDB_dbi meta;        /* "next_topic", "next_gpid", "format" -> u32 */
+	MDB_dbi topic_names; /* name bytes -> topic id (u32) */
+	MDB_dbi topics;      /* topic id (u32 BE) -> struct store_topic_rec */
+	MDB_dbi topic_parts; /* (topic id BE, index BE) -> gpid (u32) */
+	MDB_dbi partitions;  /* gpid (u32 BE) -> struct store_part_rec */
+	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
+	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
+	/* Held shared by every transaction, exclusive while the map is resized:
+	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
+	pthread_rwlock_t map_lock;
+	size_t map_size; /* map_lock: written only while held exclusive */
+	int lock_fd;     /* flock(LOCK_EX) on DIR/topicfs.lock, held while open */
+};
+
+/* Stored topic record. `size` is the number of bytes written, so later
+ * versions can append fields (groups, owner, mirror state) and still read old
+ * records; missing fields read as zero. Native-endian, copied with memcpy. */
+struct store_topic_rec {
+	uint32_t version;
+	uint32_t size;
+	uint32_t id;
+	uint32_t partitions;
+	int64_t retention_ms;
+	int64_t retention_bytes;
+	int64_t max_message_bytes;
+	int64_t created_ms;
+	uint64_t rr_cursor; /* next round-robin slot for unkeyed records */
+	char key_separator[STORE_SEPARATOR_MAX + 1];
+	char name[STORE_TOPIC_NAME_MAX + 1];
+	char pad[5]; /* no implicit padding: 328 bytes */
+};
+
+/* Stored partition meta, same conventions as store_topic_rec. */
+struct store_part_rec {
+	uint32_t version;
+	uint32_t size;
+	uint32_t topic_id;
+	uint32_t index;
+	uint64_t start_offset;
+	uint64_t end_offset;
+	uint64_t start_pos;
+	uint64_t end_pos;
+	int64_t last_append_ms;
+};
+
+/* --- lmdb_err.c --- */
+
+/* The one place an LMDB code becomes an errno: 0 and positive errnos pass
+ * through, MDB_NOTFOUND is ENOENT, MDB_MAP_FULL (only seen when growing
+ * failed) is ENOSPC, anything else is logged with `what` and becomes EIO. */
+int store_errno(int rc, const char *what);
+/* Logs that partition gpid's stored data contradicts itself; returns EIO. */
+int store_corrupt(const char *what, uint32_t gpid);
+
+/* --- store.c: transactions --- */
+
+/* A write operation. Returns 0, a positive errno, or an LMDB code; it may be
+ * run again from the start after the map grew, so it must not keep state
+ * across calls other than through arg's inputs. */
+typedef int (*store_write_fn)(struct store *s, MDB_txn *txn, void *arg);
+
+/* Runs fn in a write transaction and commits it. On MDB_MAP_FULL, grows the
+ * map (at least doubling it, by at least `need` bytes) and runs fn again.
+ * Returns 0 or an errno. */
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
+
+/* A read transaction holding map_lock shared; end it with store_read_end. */
+int store_read_begin(struct store *s, MDB_txn **txn);
+void store_read_end(struct store *s, MDB_txn *txn);
+
+/* --- store.c: records and keys --- */
+
+void store_be32(unsigned char *p, uint32_t v);
+void store_be64(unsigned char *p, uint64_t v);
+uint32_t store_get_be32(const unsigned char *p);
+uint64_t store_get_be64(const unsigned char *p);
+
+/* Look-ups inside a transaction; return 0, MDB_NOTFOUND or an LMDB/errno code. */
+int store_topic_get_rec(struct store *s, MDB_txn *txn, uint32_t id, struct store_topic_rec *rec);
+int store_topic_put_rec(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec);
+int store_part_get_rec(struct store *s, MDB_txn *txn, uint32_t gpid, struct store_part_rec *rec);
+int store_part_put_rec(struct store *s, MDB_txn *txn, uint32_t gpid,
+		       const struct store_part_rec *rec);
+int store_part_gpid(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t index,
+		    uint32_t *gpid);
+
+void store_rec_to_config(const struct store_topic_rec *rec, struct store_config *cfg);
+
+/* --- config.c --- */
+
+/* 0 if every field of cfg is in range, else EINVAL. */
+int store_config_check(const struct store_config *cfg);
+
+#endif

@@ -1,0 +1,1070 @@
+/* store_test.c — unit tests of the LMDB log store, one test per behaviour. */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store.h"
+
+/* --- fixture: a store in a fresh temp dir --- */
+
+struct fx {
+	char dir[64];
+	struct store *s;
+};
+
+static void fx_open_with(struct fx *f, size_t map_size, int sync_always)
+{
+	struct store_options o = {.dir = f->dir, .map_size = map_size, .sync_always = sync_always};
+	CHECK_OK(store_open(&f->s, &o));
+}
+
+static void fx_init(struct fx *f, size_t map_size)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/topicfs-unit-XXXXXX");
+	CHECK(mkdtemp(f->dir) != NULL, "mkdtemp failed");
+	fx_open_with(f, map_size, 0);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void fx_done(struct fx *f)
+{
+	if (f->s)
+		store_close(f->s);
+	f->s = NULL;
+	CHECK(nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove temp dir");
+}
+
+static void fx_reopen(struct fx *f)
+{
+	store_close(f->s);
+	f->s = NULL;
+	fx_open_with(f, 0, 0);
+}
+
+static uint32_t new_topic(struct fx *f, const char *name, uint32_t partitions)
+{
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = partitions;
+	struct store_topic t;
+	CHECK_OK(store_topic_create(f->s, name, &cfg, &t));
+	return t.id;
+}
+
+static uint32_t gpid_of(struct fx *f, uint32_t topic, uint32_t index)
+{
+	struct store_partition p;
+	CHECK_OK(store_partition_find(f->s, topic, index, &p));
+	return p.gpid;
+}
+
+static struct store_partition part_of(struct fx *f, uint32_t topic, uint32_t index)
+{
+	struct store_partition p;
+	CHECK_OK(store_partition_find(f->s, topic, index, &p));
+	return p;
+}
+
+static void configure(struct fx *f, uint32_t topic, enum store_config_key key, const char *text)
+{
+	CHECK_OK(store_topic_configure(f->s, topic, key, text, strlen(text)));
+}
+
+static int append_text(struct fx *f, uint32_t topic, const char *key, const char *value)
+{
+	struct store_record_in r = {key, key ? strlen(key) : 0, value, strlen(value)};
+	return store_append(f->s, topic, &r, 1);
+}
+
+/* A copy of one record, taken inside store_record_view's callback. */
+struct got {
+	char value[256];
+	size_t value_len;
+	char key[256];
+	size_t key_len;
+	int has_key;
+	int64_t ts;
+	uint64_t pos, offset;
+};
+
+static int copy_record(const struct store_record *r, void *arg)
+{
+	struct got *g = arg;
+	CHECK(r->value_len <= sizeof(g->value) && r->key_len <= sizeof(g->key), "record too big");
+	memcpy(g->value, r->value, r->value_len);
+	g->value_len = r->value_len;
+	g->has_key = r->key != NULL;
+	if (r->key)
+		memcpy(g->key, r->key, r->key_len);
+	g->key_len = r->key_len;
+	g->ts = r->timestamp_ms;
+	g->pos = r->pos;
+	g->offset = r->offset;
+	return 0;
+}
+
+static struct got view(struct fx *f, uint32_t gpid, uint64_t offset)
+{
+	struct got g;
+	memset(&g, 0, sizeof(g));
+	CHECK_OK(store_record_view(f->s, gpid, offset, copy_record, &g));
+	return g;
+}
+
+static int value_is(const struct got *g, const char *s)
+{
+	return g->value_len == strlen(s) && memcmp(g->value, s, g->value_len) == 0;
+}
+
+/* --- partitioner, names, config --- */
+
+static void test_murmur2_matches_kafka(void)
+{
+	static const struct {
+		const char *in;
+		int32_t want;
+	} v[] = {
+		{"21", -973932308},
+		{"foobar", -790332482},
+		{"a-little-bit-long-string", -985981536},
+		{"a-little-bit-longer-string", -1486304829},
+		{"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+		{"abc", 479470107},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		CHECK(store_murmur2(v[i].in, strlen(v[i].in)) == v[i].want, v[i].in);
+}
+
+static void test_partition_for_key_is_to_positive_mod(void)
+{
+	/* toPositive(-790332482) = 1357151166; 1357151166 % 3 = 0, % 7 = 1. */
+	CHECK(store_partition_for_key("foobar", 6, 3) == 0, "foobar over 3");
+	CHECK(store_partition_for_key("foobar", 6, 7) == 1357151166u % 7, "foobar over 7");
+	CHECK(store_partition_for_key("abc", 3, 10) == 479470107u % 10, "abc over 10");
+	CHECK(store_partition_for_key("x", 1, 1) == 0, "one partition");
+	for (uint32_t n = 1; n < 100; n++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "key-%u", n);
+		uint32_t want = ((uint32_t)store_murmur2(key, (size_t)len) & 0x7fffffffu) % n;
+		CHECK(store_partition_for_key(key, (size_t)len, n) == want, key);
+	}
+}
+
+static void test_names_follow_kafka_rule(void)
+{
+	char name[300];
+	memset(name, 'a', sizeof(name));
+	CHECK(store_name_valid(name, 249), "249 chars are fine");
+	CHECK(!store_name_valid(name, 250), "250 chars are too many");
+	CHECK(store_name_valid("a", 1), "one char");
+	CHECK(store_name_valid("My_topic-1.x", 12), "all allowed chars");
+	CHECK(store_name_valid("...", 3), "three dots is a name");
+	CHECK(store_name_valid(".a", 2), "leading dot");
+	CHECK(!store_name_valid(".", 1), "dot");
+	CHECK(!store_name_valid("..", 2), "dot dot");
+	CHECK(!store_name_valid("", 0), "empty");
+	CHECK(!store_name_valid("a/b", 3), "slash");
+	CHECK(!store_name_valid("a b", 3), "space");
+	CHECK(!store_name_valid("caf\xc3\xa9", 5), "non-ASCII");
+	CHECK(!store_name_valid("a\0b", 3), "NUL inside");
+	CHECK(!store_name_valid("a:b", 3), "colon");
+}
+
+static void test_config_defaults_and_names(void)
+{
+	struct store_config c;
+	store_config_defaults(&c);
+	CHECK(c.partitions == 1 && c.retention_ms == 604800000 && c.retention_bytes == -1 &&
+		      c.max_message_bytes == 1048576 && c.key_separator[0] == '\0',
+	      "Kafka's defaults");
+	for (int k = 0; k < STORE_CFG_COUNT; k++)
+		CHECK(store_config_lookup(store_config_name((enum store_config_key)k)) == k,
+		      "name round trip");
+	CHECK(store_config_lookup("retention.ms") == STORE_CFG_RETENTION_MS, "lookup");
+	CHECK(store_config_lookup("nope") == -1, "unknown name");
+	CHECK(store_config_name(STORE_CFG_COUNT) == NULL, "unknown key");
+}
+
+static int config_equal(const struct store_config *a, const struct store_config *b)
+{
+	return a->partitions == b->partitions && a->retention_ms == b->retention_ms &&
+	       a->retention_bytes == b->retention_bytes &&
+	       a->max_message_bytes == b->max_message_bytes &&
+	       strcmp(a->key_separator, b->key_separator) == 0;
+}
+
+static int parse(struct store_config *c, enum store_config_key k, const char *text)
+{
+	return store_config_parse(c, k, text, strlen(text));
+}
+
+static void test_config_parse_accepts_valid_values(void)
+{
+	struct store_config c;
+	store_config_defaults(&c);
+	CHECK_OK(parse(&c, STORE_CFG_PARTITIONS, "12\n"));
+	CHECK(c.partitions == 12, "partitions");
+	CHECK_OK(parse(&c, STORE_CFG_PARTITIONS, " \t7 \n"));
+	CHECK(c.partitions == 7, "blanks around");
+	CHECK_OK(parse(&c, STORE_CFG_PARTITIONS, "4096"));
+	CHECK(c.partitions == 4096, "max partitions");
+	CHECK_OK(parse(&c, STORE_CFG_RETENTION_MS, "-1\n"));
+	CHECK(c.retention_ms == -1, "forever");
+	CHECK_OK(parse(&c, STORE_CFG_RETENTION_MS, "9223372036854775807"));
+	CHECK(c.retention_ms == INT64_MAX, "int64 max");
+	CHECK_OK(parse(&c, STORE_CFG_RETENTION_BYTES, "0"));
+	CHECK(c.retention_bytes == 0, "zero bytes");
+	CHECK_OK(parse(&c, STORE_CFG_MAX_MESSAGE_BYTES, "67108864"));
+	CHECK(c.max_message_bytes == STORE_MESSAGE_MAX, "max message");
+	CHECK_OK(parse(&c, STORE_CFG_KEY_SEPARATOR, "\t\n"));
+	CHECK(strcmp(c.key_separator, "\t") == 0, "tab separator kept");
+	CHECK_OK(parse(&c, STORE_CFG_KEY_SEPARATOR, " : \n"));
+	CHECK(strcmp(c.key_separator, " : ") == 0, "spaces kept exactly");
+	CHECK_OK(parse(&c, STORE_CFG_KEY_SEPARATOR, "0123456789abcdef"));
+	CHECK(strcmp(c.key_separator, "0123456789abcdef") == 0, "16 bytes");
+	CHECK_OK(parse(&c, STORE_CFG_KEY_SEPARATOR, "\n"));
+	CHECK(c.key_separator[0] == '\0', "empty disables");
+}
+
+static void test_config_parse_rejects_bad_values(void)
+{
+	static const struct {
+		enum store_config_key k;
+		const char *text;
+	} bad[] = {
+		{STORE_CFG_PARTITIONS, "0"},
+		{STORE_CFG_PARTITIONS, "4097"},
+		{STORE_CFG_PARTITIONS, "-1"},
+		{STORE_CFG_PARTITIONS, ""},
+		{STORE_CFG_PARTITIONS, "\n"},
+		{STORE_CFG_PARTITIONS, " "},
+		{STORE_CFG_PARTITIONS, "3x"},
+		{STORE_CFG_PARTITIONS, "3 4"},
+		{STORE_CFG_PARTITIONS, "0x10"},
+		{STORE_CFG_PARTITIONS, "+3"},
+		{STORE_CFG_PARTITIONS, "3\n\n"},
+		{STORE_CFG_PARTITIONS, "3.0"},
+		{STORE_CFG_PARTITIONS, "99999999999999999999"},
+		{STORE_CFG_RETENTION_MS, "-2"},
+		{STORE_CFG_RETENTION_MS, "9223372036854775808"},
+		{STORE_CFG_RETENTION_MS, "-9223372036854775808"},
+		{STORE_CFG_RETENTION_MS, "-"},
+		{STORE_CFG_RETENTION_MS, "1e3"},
+		{STORE_CFG_RETENTION_BYTES, "-2"},
+		{STORE_CFG_RETENTION_BYTES, "abc"},
+		{STORE_CFG_MAX_MESSAGE_BYTES, "-1"},
+		{STORE_CFG_MAX_MESSAGE_BYTES, "67108865"},
+		{STORE_CFG_KEY_SEPARATOR, "0123456789abcdefg"},
+		{STORE_CFG_KEY_SEPARATOR, "a\nb"},
+		{STORE_CFG_KEY_SEPARATOR, "\n\n"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct store_config c, before;
+		store_config_defaults(&c);
+		before = c;
+		CHECK_RC(parse(&c, bad[i].k, bad[i].text), EINVAL);
+		CHECK(config_equal(&c, &before), "config unchanged on error");
+	}
+	struct store_config c;
+	store_config_defaults(&c);
+	CHECK_RC(store_config_parse(&c, STORE_CFG_KEY_SEPARATOR, "a\0b", 3), EINVAL);
+	CHECK_RC(store_config_parse(&c, STORE_CFG_PARTITIONS, "1\0", 2), EINVAL);
+	CHECK_RC(store_config_parse(&c, STORE_CFG_COUNT, "1", 1), EINVAL);
+}
+
+static void test_config_format_round_trips(void)
+{
+	struct store_config c, d;
+	store_config_defaults(&c);
+	c.partitions = 3;
+	c.retention_ms = -1;
+	c.retention_bytes = 1234567890123;
+	strcpy(c.key_separator, "\t");
+	store_config_defaults(&d);
+	char buf[64];
+	for (int k = 0; k < STORE_CFG_COUNT; k++) {
+		size_t n = store_config_format(&c, (enum store_config_key)k, buf, sizeof(buf));
+		CHECK(n == strlen(buf) && n > 0 && buf[n - 1] == '\n', "text plus newline");
+		CHECK_OK(store_config_parse(&d, (enum store_config_key)k, buf, n));
+	}
+	CHECK(config_equal(&c, &d), "format then parse gives the same config");
+	CHECK(store_config_format(&c, STORE_CFG_RETENTION_MS, buf, sizeof(buf)) == 3 &&
+		      strcmp(buf, "-1\n") == 0,
+	      "retention.ms text");
+	CHECK(store_config_format(&c, STORE_CFG_PARTITIONS, buf, 2) == 2 && strcmp(buf, "3") == 0,
+	      "truncated like snprintf");
+}
+
+/* --- topics --- */
+
+static void test_topic_create_lookup_delete(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = 3;
+	struct store_topic t, u;
+	CHECK_OK(store_topic_create(f.s, "orders", &cfg, &t));
+	CHECK(t.id == 1 && strcmp(t.name, "orders") == 0 && t.config.partitions == 3, "created");
+	CHECK(t.created_ms > 0 && t.created_ms <= store_now_ms(), "created_ms");
+	CHECK_OK(store_topic_by_name(f.s, "orders", &u));
+	CHECK(u.id == t.id && u.config.partitions == 3 && u.created_ms == t.created_ms, "by name");
+	CHECK_OK(store_topic_by_id(f.s, t.id, &u));
+	CHECK(strcmp(u.name, "orders") == 0, "by id");
+	uint32_t gpids[3];
+	for (uint32_t i = 0; i < 3; i++) {
+		struct store_partition p = part_of(&f, t.id, i);
+		CHECK(p.index == i && p.topic_id == t.id && p.start_offset == 0 && p.end_offset == 0 &&
+			      p.start_pos == 0 && p.end_pos == 0,
+		      "empty partition");
+		CHECK(p.gpid >= 1 && p.gpid < STORE_GPID_LIMIT, "gpid range");
+		gpids[i] = p.gpid;
+		struct store_partition q;
+		CHECK_OK(store_partition_get(f.s, p.gpid, &q));
+		CHECK(q.index == i && q.topic_id == t.id, "partition by gpid");
+	}
+	CHECK_RC(store_partition_find(f.s, t.id, 3, NULL), ENOENT);
+	CHECK_OK(append_text(&f, t.id, NULL, "hello"));
+
+	CHECK_OK(store_topic_delete(f.s, "orders"));
+	CHECK_RC(store_topic_by_name(f.s, "orders", &u), ENOENT);
+	CHECK_RC(store_topic_by_id(f.s, t.id, &u), ENOENT);
+	CHECK_RC(store_topic_delete(f.s, "orders"), ENOENT);
+	for (int i = 0; i < 3; i++)
+		CHECK_RC(store_partition_get(f.s, gpids[i], NULL), ENOENT);
+	char buf[16];
+	size_t got;
+	CHECK_RC(store_log_read(f.s, gpids[0], 0, buf, sizeof(buf), &got), ENOENT);
+	CHECK_RC(store_record_view(f.s, gpids[0], 0, copy_record, NULL), ENOENT);
+	CHECK_RC(append_text(&f, t.id, NULL, "x"), ENOENT);
+
+	/* A new topic of the same name is a new topic: new id, new gpids, no records. */
+	CHECK_OK(store_topic_create(f.s, "orders", &cfg, &u));
+	CHECK(u.id == 2, "topic ids are not reused");
+	struct store_partition p = part_of(&f, u.id, 0);
+	CHECK(p.gpid > gpids[2] && p.end_offset == 0, "gpids are not reused");
+	fx_done(&f);
+}
+
+static void test_topic_create_refuses_bad_input(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	struct store_topic t;
+	CHECK_OK(store_topic_create(f.s, "a", &cfg, &t));
+	CHECK_RC(store_topic_create(f.s, "a", &cfg, &t), EEXIST);
+	CHECK_RC(store_topic_create(f.s, "a/b", &cfg, &t), EINVAL);
+	CHECK_RC(store_topic_create(f.s, "..", &cfg, &t), EINVAL);
+	CHECK_RC(store_topic_create(f.s, "", &cfg, &t), EINVAL);
+	char longname[300];
+	memset(longname, 'x', 250);
+	longname[250] = '\0';
+	CHECK_RC(store_topic_create(f.s, longname, &cfg, &t), EINVAL);
+	longname[249] = '\0';
+	CHECK_OK(store_topic_create(f.s, longname, &cfg, &t));
+	CHECK(strcmp(t.name, longname) == 0, "249-char name kept");
+	cfg.partitions = 0;
+	CHECK_RC(store_topic_create(f.s, "b", &cfg, &t), EINVAL);
+	cfg.partitions = STORE_PARTITIONS_MAX + 1;
+	CHECK_RC(store_topic_create(f.s, "b", &cfg, &t), EINVAL);
+	store_config_defaults(&cfg);
+	cfg.retention_ms = -2;
+	CHECK_RC(store_topic_create(f.s, "b", &cfg, &t), EINVAL);
+	store_config_defaults(&cfg);
+	strcpy(cfg.key_separator, "\n");
+	CHECK_RC(store_topic_create(f.s, "b", &cfg, &t), EINVAL);
+	CHECK_RC(store_topic_by_name(f.s, "b", &t), ENOENT);
+	uint64_t n;
+	CHECK_OK(store_topic_count(f.s, &n));
+	CHECK(n == 2, "only the valid topics exist");
+	fx_done(&f);
+}
+
+static void test_topic_iteration_in_id_order(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	new_topic(&f, "t1", 1);
+	new_topic(&f, "t2", 2);
+	new_topic(&f, "t3", 1);
+	CHECK_OK(store_topic_delete(f.s, "t2"));
+	struct store_topic t;
+	CHECK_OK(store_topic_next(f.s, 0, &t));
+	CHECK(t.id == 1 && strcmp(t.name, "t1") == 0, "first");
+	CHECK_OK(store_topic_next(f.s, t.id, &t));
+	CHECK(t.id == 3 && strcmp(t.name, "t3") == 0, "skips the deleted one");
+	CHECK_RC(store_topic_next(f.s, t.id, &t), ENOENT);
+	CHECK_RC(store_topic_next(f.s, UINT32_MAX, &t), ENOENT);
+	uint64_t n;
+	CHECK_OK(store_topic_count(f.s, &n));
+	CHECK(n == 2, "count");
+	fx_done(&f);
+}
+
+static void test_partitions_only_grow(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "g", 2);
+	CHECK_RC(store_topic_configure(f.s, id, STORE_CFG_PARTITIONS, "1\n", 2), EINVAL);
+	CHECK_RC(store_topic_configure(f.s, id, STORE_CFG_PARTITIONS, "junk", 4), EINVAL);
+	configure(&f, id, STORE_CFG_PARTITIONS, "2\n");
+	configure(&f, id, STORE_CFG_PARTITIONS, "5\n");
+	struct store_topic t;
+	CHECK_OK(store_topic_by_id(f.s, id, &t));
+	CHECK(t.config.partitions == 5, "grown");
+	uint32_t seen[5];
+	for (uint32_t i = 0; i < 5; i++) {
+		struct store_partition p = part_of(&f, id, i);
+		CHECK(p.end_offset == 0 && p.index == i, "new partitions are empty");
+		seen[i] = p.gpid;
+		for (uint32_t j = 0; j < i; j++)
+			CHECK(seen[j] != p.gpid, "distinct gpids");
+	}
+	CHECK_RC(store_partition_find(f.s, id, 5, NULL), ENOENT);
+	configure(&f, id, STORE_CFG_RETENTION_MS, "1000");
+	configure(&f, id, STORE_CFG_KEY_SEPARATOR, "\t\n");
+	CHECK_OK(store_topic_by_id(f.s, id, &t));
+	CHECK(t.config.retention_ms == 1000 && strcmp(t.config.key_separator, "\t") == 0 &&
+		      t.config.partitions == 5,
+	      "other settings");
+	CHECK_RC(store_topic_configure(f.s, 999, STORE_CFG_RETENTION_MS, "1", 1), ENOENT);
+	fx_done(&f);
+}
+
+/* --- appending and reading --- */
+
+static void test_round_robin_over_partitions(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "rr", 3);
+	struct store_record_in r[4] = {
+		{NULL, 0, "r0", 2}, {NULL, 0, "r1", 2}, {NULL, 0, "r2", 2}, {NULL, 0, "r3", 2}};
+	CHECK_OK(store_append(f.s, id, r, 4));
+	CHECK(part_of(&f, id, 0).end_offset == 2, "partition 0 got records 0 and 3");
+	CHECK(part_of(&f, id, 1).end_offset == 1, "partition 1 got record 1");
+	CHECK(part_of(&f, id, 2).end_offset == 1, "partition 2 got record 2");
+	struct got g = view(&f, gpid_of(&f, id, 0), 0);
+	CHECK(value_is(&g, "r0"), "p0 offset 0");
+	g = view(&f, gpid_of(&f, id, 0), 1);
+	CHECK(value_is(&g, "r3"), "p0 offset 1");
+	g = view(&f, gpid_of(&f, id, 2), 0);
+	CHECK(value_is(&g, "r2"), "p2 offset 0");
+	/* The cursor persists across appends: the next record goes to partition 1. */
+	CHECK_OK(append_text(&f, id, NULL, "r4"));
+	CHECK(part_of(&f, id, 1).end_offset == 2, "cursor continues");
+	fx_reopen(&f);
+	CHECK_OK(append_text(&f, id, NULL, "r5"));
+	CHECK(part_of(&f, id, 2).end_offset == 2, "cursor survives reopen");
+	fx_done(&f);
+}
+
+static void test_keyed_records_use_kafka_partitioner(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "k", 7);
+	uint64_t want[7] = {0};
+	for (int i = 0; i < 200; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "user-%d", i % 37);
+		CHECK_OK(append_text(&f, id, key, "v"));
+		uint32_t p = store_partition_for_key(key, strlen(key), 7);
+		want[p]++;
+		struct got g = view(&f, gpid_of(&f, id, p), want[p] - 1);
+		CHECK(g.has_key && g.key_len == strlen(key) && memcmp(g.key, key, g.key_len) == 0,
+		      "record in the key's partition");
+	}
+	for (uint32_t p = 0; p < 7; p++)
+		CHECK(part_of(&f, id, p).end_offset == want[p], "counts per partition");
+	fx_done(&f);
+}
+
+static void test_append_then_view_round_trip(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "rt", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	const char bin[] = {'a', '\0', 'b', '\n', '\0'};
+	struct store_record_in r[3] = {
+		{NULL, 0, "hello", 5},
+		{NULL, 0, NULL, 0},
+		{NULL, 0, bin, sizeof(bin)},
+	};
+	int64_t before = store_now_ms();
+	CHECK_OK(store_append(f.s, id, r, 3));
+	int64_t after = store_now_ms();
+	struct got g = view(&f, gpid, 0);
+	CHECK(value_is(&g, "hello") && g.pos == 0 && g.offset == 0 && !g.has_key, "record 0");
+	CHECK(g.ts >= before && g.ts <= after, "timestamp is the commit time");
+	g = view(&f, gpid, 1);
+	CHECK(g.value_len == 0 && g.pos == 6, "empty record");
+	g = view(&f, gpid, 2);
+	CHECK(g.value_len == sizeof(bin) && memcmp(g.value, bin, sizeof(bin)) == 0 && g.pos == 7,
+	      "NUL bytes and newlines survive");
+	struct store_partition p = part_of(&f, id, 0);
+	CHECK(p.end_offset == 3 && p.end_pos == 6 + 1 + sizeof(bin) + 1, "end");
+	CHECK(p.last_append_ms == g.ts, "last_append_ms");
+	CHECK_RC(store_record_view(f.s, gpid, 3, copy_record, &g), ENOENT);
+	CHECK_RC(store_record_view(f.s, gpid + 100, 0, copy_record, &g), ENOENT);
+
+	char buf[64];
+	size_t got;
+	CHECK_OK(store_log_read(f.s, gpid, 0, buf, sizeof(buf), &got));
+	CHECK(got == p.end_pos && memcmp(buf, "hello\n\na\0b\n\0\n", got) == 0, "log bytes");
+	CHECK_OK(store_log_read(f.s, gpid, p.end_pos, buf, sizeof(buf), &got));
+	CHECK(got == 0, "EOF at end_pos");
+	CHECK_OK(store_log_read(f.s, gpid, p.end_pos + 10, buf, sizeof(buf), &got));
+	CHECK(got == 0, "EOF past end_pos");
+	CHECK_OK(store_append(f.s, id, r, 0));
+	fx_done(&f);
+}
+
+static int return_42(const struct store_record *r, void *arg)
+{
+	(void)r, (void)arg;
+	return 42;
+}
+
+static void test_view_returns_callback_result(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "cb", 1);
+	CHECK_OK(append_text(&f, id, NULL, "x"));
+	CHECK_RC(store_record_view(f.s, gpid_of(&f, id, 0), 0, return_42, NULL), 42);
+	fx_done(&f);
+}
+
+static void test_keys_none_empty_binary(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "keys", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	const char kbin[] = {'\0', '\xff', '\n', 'k'};
+	static char big[STORE_KEY_MAX + 1];
+	struct store_record_in r[4] = {
+		{NULL, 0, "none", 4},
+		{"", 0, "empty", 5},
+		{kbin, sizeof(kbin), "bin", 3},
+		{big, STORE_KEY_MAX, "max", 3},
+	};
+	CHECK_OK(store_append(f.s, id, r, 4));
+	struct got g = view(&f, gpid, 0);
+	CHECK(!g.has_key && g.key_len == 0, "no key");
+	g = view(&f, gpid, 1);
+	CHECK(g.has_key && g.key_len == 0, "empty key is a key");
+	g = view(&f, gpid, 2);
+	CHECK(g.has_key && g.key_len == sizeof(kbin) && memcmp(g.key, kbin, sizeof(kbin)) == 0,
+	      "binary key");
+	g = view(&f, gpid, 1);
+	CHECK(value_is(&g, "empty"), "value next to an empty key");
+
+	struct store_record_in toolong = {big, STORE_KEY_MAX + 1, "v", 1};
+	CHECK_RC(store_append(f.s, id, &toolong, 1), EINVAL);
+	CHECK(part_of(&f, id, 0).end_offset == 4, "nothing stored");
+	fx_done(&f);
+}
+
+static void test_oversized_record_stores_nothing(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "big", 2);
+	configure(&f, id, STORE_CFG_MAX_MESSAGE_BYTES, "10");
+	struct store_record_in r[3] = {
+		{NULL, 0, "ok", 2}, {NULL, 0, "0123456789", 10}, {NULL, 0, "0123456789a", 11}};
+	CHECK_RC(store_append(f.s, id, r, 3), EMSGSIZE);
+	for (uint32_t p = 0; p < 2; p++) {
+		struct store_partition q = part_of(&f, id, p);
+		CHECK(q.end_offset == 0 && q.end_pos == 0, "nothing stored");
+	}
+	CHECK_OK(store_append(f.s, id, r, 2));
+	CHECK(part_of(&f, id, 0).end_offset == 1, "round robin did not advance on failure");
+	CHECK(part_of(&f, id, 1).end_offset == 1, "both stored");
+	configure(&f, id, STORE_CFG_MAX_MESSAGE_BYTES, "0");
+	CHECK_OK(append_text(&f, id, NULL, ""));
+	CHECK_RC(append_text(&f, id, NULL, "x"), EMSGSIZE);
+	fx_done(&f);
+}
+
+/* A deterministic pseudo-random sequence (xorshift), so failures reproduce. */
+static uint64_t rnd_state = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static void test_log_read_across_many_batches(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "log", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	enum { N = 200000, PER_APPEND = 5000 };
+	size_t cap = (size_t)N * 41, len = 0;
+	char *want = malloc(cap);
+	uint64_t *pos = malloc(N * sizeof(*pos));
+	char *vals = malloc((size_t)PER_APPEND * 40);
+	struct store_record_in *r = malloc(PER_APPEND * sizeof(*r));
+	CHECK(want && pos && vals && r, "malloc");
+	for (int i = 0; i < N; i += PER_APPEND) {
+		for (int j = 0; j < PER_APPEND; j++) {
+			char *v = vals + (size_t)j * 40;
+			size_t vl = (size_t)snprintf(v, 40, "record %d", i + j);
+			vl += rnd() % 20; /* some filler, sometimes zero */
+			memset(v + strlen(v), 'x', vl - strlen(v));
+			r[j] = (struct store_record_in){NULL, 0, v, vl};
+			pos[i + j] = len;
+			memcpy(want + len, v, vl);
+			len += vl;
+			want[len++] = '\n';
+		}
+		CHECK_OK(store_append(f.s, id, r, PER_APPEND));
+	}
+	struct store_partition p = part_of(&f, id, 0);
+	CHECK(p.end_offset == N && p.end_pos == len, "end offset and position");
+
+	char *buf = malloc(300000);
+	CHECK(buf != NULL, "malloc");
+	size_t got;
+	CHECK_OK(store_log_read(f.s, gpid, 0, buf, 300000, &got));
+	CHECK(got == 300000 && memcmp(buf, want, got) == 0, "a long read from 0");
+	for (int i = 0; i < 2000; i++) {
+		uint64_t at = rnd() % (len + 10);
+		size_t size = (size_t)(rnd() % (i % 10 == 0 ? 300000 : 5000));
+		CHECK_OK(store_log_read(f.s, gpid, at, buf, size, &got));
+		size_t expect = at >= len ? 0 : (size_t)(len - at < size ? len - at : size);
+		CHECK(got == expect, "length of a random read");
+		CHECK(memcmp(buf, want + (at < len ? at : 0), got) == 0, "bytes of a random read");
+	}
+	for (int i = 0; i < 2000; i++) {
+		uint64_t off = rnd() % N;
+		struct got g = view(&f, gpid, off);
+		CHECK(g.pos == pos[off], "record position matches the log");
+		CHECK(g.value_len + 1 == (off + 1 < N ? pos[off + 1] : len) - pos[off] &&
+			      memcmp(g.value, want + pos[off], g.value_len) == 0,
+		      "record bytes match the log");
+	}
+	/* The whole log, read in odd-sized chunks, is exactly the expected buffer. */
+	size_t at = 0;
+	while (at < len) {
+		CHECK_OK(store_log_read(f.s, gpid, at, buf, 65537, &got));
+		CHECK(got > 0 && memcmp(buf, want + at, got) == 0, "sequential read");
+		at += got;
+	}
+	free(buf);
+	free(r);
+	free(vals);
+	free(pos);
+	free(want);
+	fx_done(&f);
+}
+
+static void test_big_record_gets_its_own_batch(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "huge", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	size_t big = 300000;
+	char *v = malloc(big);
+	char *buf = malloc(big + 16);
+	CHECK(v && buf, "malloc");
+	for (size_t i = 0; i < big; i++)
+		v[i] = (char)('a' + i % 26);
+	struct store_record_in r[3] = {{NULL, 0, "a", 1}, {"k", 1, v, big}, {NULL, 0, "b", 1}};
+	CHECK_OK(store_append(f.s, id, r, 3));
+	size_t got;
+	CHECK_OK(store_log_read(f.s, gpid, 0, buf, big + 16, &got));
+	CHECK(got == big + 5 && memcmp(buf, "a\n", 2) == 0 && memcmp(buf + 2, v, big) == 0 &&
+		      memcmp(buf + 2 + big, "\nb\n", 3) == 0,
+	      "log around a big record");
+	struct got g = view(&f, gpid, 2);
+	CHECK(value_is(&g, "b") && g.pos == big + 3, "record after the big one");
+	free(v);
+	free(buf);
+	fx_done(&f);
+}
+
+static void test_offsets_and_positions_survive_reopen(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "persist", 2);
+	for (int i = 0; i < 10; i++)
+		CHECK_OK(append_text(&f, id, NULL, "0123456789"));
+	struct store_partition p0 = part_of(&f, id, 0);
+	store_close(f.s);
+	f.s = NULL;
+	fx_open_with(&f, 0, 1);
+	struct store_partition q0 = part_of(&f, id, 0);
+	CHECK(p0.gpid == q0.gpid && p0.start_offset == q0.start_offset &&
+		      p0.end_offset == q0.end_offset && p0.start_pos == q0.start_pos &&
+		      p0.end_pos == q0.end_pos && p0.last_append_ms == q0.last_append_ms,
+	      "partition meta unchanged");
+	CHECK(q0.end_offset == 5 && q0.end_pos == 55, "5 records of 11 log bytes");
+	struct store_topic t;
+	CHECK_OK(store_topic_by_name(f.s, "persist", &t));
+	CHECK(t.id == id && t.config.partitions == 2, "topic survives");
+	CHECK_OK(append_text(&f, id, NULL, "after"));
+	struct got g = view(&f, q0.gpid, 5);
+	CHECK(value_is(&g, "after") && g.pos == 55, "appends continue at the end");
+	CHECK_OK(store_sync(f.s));
+	uint32_t id2 = new_topic(&f, "second", 1);
+	CHECK(id2 == id + 1, "id counter survives");
+	CHECK(gpid_of(&f, id2, 0) > part_of(&f, id, 1).gpid, "gpid counter survives");
+	fx_done(&f);
+}
+
+/* --- retention --- */
+
+static void append_n(struct fx *f, uint32_t id, int from, int n)
+{
+	struct store_record_in *r = malloc((size_t)n * sizeof(*r));
+	char *vals = malloc((size_t)n * 16);
+	CHECK(r && vals, "malloc");
+	for (int i = 0; i < n; i++) {
+		char *v = vals + (size_t)i * 16;
+		snprintf(v, 16, "rec-%05d", from + i); /* 9 bytes, 10 in the log */
+		r[i] = (struct store_record_in){NULL, 0, v, 9};
+	}
+	CHECK_OK(store_append(f->s, id, r, (size_t)n));
+	free(vals);
+	free(r);
+}
+
+static void test_retention_by_bytes_advances_start(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "rb", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	configure(&f, id, STORE_CFG_RETENTION_MS, "-1");
+	append_n(&f, id, 0, 20000); /* 200000 log bytes, several batches */
+	uint64_t deleted;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 0, "unlimited bytes keeps everything");
+
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "100005"); /* 10000 records and a half */
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	struct store_partition p = part_of(&f, id, 0);
+	CHECK(deleted == 10000, "deleted the oldest records");
+	CHECK(p.start_offset == 10000 && p.start_pos == 100000, "start advanced");
+	CHECK(p.end_offset == 20000 && p.end_pos == 200000, "end unchanged");
+	struct got g;
+	CHECK_RC(store_record_view(f.s, gpid, 9999, copy_record, &g), ENOENT);
+	g = view(&f, gpid, 10000);
+	CHECK(value_is(&g, "rec-10000") && g.pos == 100000, "first retained record");
+	char buf[32];
+	size_t got = 99;
+	CHECK_RC(store_log_read(f.s, gpid, 99999, buf, sizeof(buf), &got), ERANGE);
+	CHECK(got == 0, "nothing copied below start");
+	CHECK_OK(store_log_read(f.s, gpid, 100000, buf, 20, &got));
+	CHECK(got == 20 && memcmp(buf, "rec-10000\nrec-10001\n", 20) == 0, "log from start");
+
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 0, "idempotent");
+
+	/* Offsets are never reused: new records continue at the end. */
+	append_n(&f, id, 20000, 5);
+	CHECK(part_of(&f, id, 0).end_offset == 20005, "offsets continue");
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "25");
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	p = part_of(&f, id, 0);
+	CHECK(deleted == 10003 && p.start_offset == 20003 && p.start_pos == 200030,
+	      "keeps the last whole records within 25 bytes");
+	CHECK(p.end_pos - p.start_pos == 20, "two records left");
+	g = view(&f, gpid, 20003);
+	CHECK(value_is(&g, "rec-20003"), "kept record");
+
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "0");
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	p = part_of(&f, id, 0);
+	CHECK(deleted == 2 && p.start_offset == 20005 && p.start_pos == p.end_pos, "empty log");
+	CHECK_OK(store_log_read(f.s, gpid, p.end_pos, buf, sizeof(buf), &got));
+	CHECK(got == 0, "EOF on an empty log");
+	append_n(&f, id, 20005, 1);
+	g = view(&f, gpid, 20005);
+	CHECK(value_is(&g, "rec-20005") && g.pos == 200050, "appends after emptying");
+	fx_reopen(&f);
+	p = part_of(&f, id, 0);
+	CHECK(p.start_offset == 20005 && p.end_offset == 20006, "survives reopen");
+	fx_done(&f);
+}
+
+static void test_retention_by_time_deletes_old_batches(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "rt", 2);
+	configure(&f, id, STORE_CFG_RETENTION_MS, "60000");
+	append_n(&f, id, 0, 30000);
+	uint64_t deleted;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 0, "nothing is a minute old yet");
+	CHECK_OK(store_retention_run(f.s, store_now_ms() + 61000, &deleted));
+	CHECK(deleted == 30000, "everything expired");
+	for (uint32_t i = 0; i < 2; i++) {
+		struct store_partition p = part_of(&f, id, i);
+		CHECK(p.start_offset == 15000 && p.end_offset == 15000, "start caught up with end");
+		CHECK(p.start_pos == 150000 && p.end_pos == 150000, "positions too");
+		CHECK_RC(store_record_view(f.s, p.gpid, 0, copy_record, NULL), ENOENT);
+	}
+	append_n(&f, id, 30000, 2);
+	CHECK_OK(store_retention_run(f.s, store_now_ms() + 1000, &deleted));
+	CHECK(deleted == 0, "new records stay");
+	struct got g = view(&f, gpid_of(&f, id, 0), 15000);
+	CHECK(value_is(&g, "rec-30000"), "offsets are not reused");
+	configure(&f, id, STORE_CFG_RETENTION_MS, "-1");
+	CHECK_OK(store_retention_run(f.s, INT64_MAX, &deleted));
+	CHECK(deleted == 0, "retention.ms=-1 keeps forever");
+	configure(&f, id, STORE_CFG_RETENTION_MS, "0");
+	CHECK_OK(store_retention_run(f.s, INT64_MIN, NULL));
+	fx_done(&f);
+}
+
+/* --- the environment --- */
+
+static void test_second_open_is_refused(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct store *other;
+	struct store_options o = {.dir = f.dir};
+	fprintf(stderr, "(an 'in use' message follows; it is expected)\n");
+	CHECK_RC(store_open(&other, &o), EBUSY);
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(store_open(&other, &o) == EBUSY ? 0 : 1);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process gets EBUSY");
+	store_close(f.s);
+	f.s = NULL;
+	CHECK_OK(store_open(&f.s, &o)); /* the lock goes with the store */
+	fx_done(&f);
+}
+
+static void test_open_creates_missing_dirs(void)
+{
+	struct fx f;
+	snprintf(f.dir, sizeof(f.dir), "/tmp/topicfs-unit-XXXXXX");
+	CHECK(mkdtemp(f.dir) != NULL, "mkdtemp");
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/a/b/c", f.dir);
+	struct store *s;
+	struct store_options o = {.dir = sub};
+	CHECK_OK(store_open(&s, &o));
+	store_close(s);
+	f.s = NULL;
+	fx_done(&f);
+}
+
+struct expect_fill {
+	char c;
+	size_t len;
+};
+
+static int check_fill(const struct store_record *r, void *arg)
+{
+	const struct expect_fill *e = arg;
+	const char *v = r->value;
+	if (r->value_len != e->len)
+		return EBADMSG;
+	for (size_t i = 0; i < e->len; i++)
+		if (v[i] != e->c)
+			return EBADMSG;
+	return 0;
+}
+
+static void test_map_grows_by_itself(void)
+{
+	struct fx f;
+	fx_init(&f, 1 << 20);
+	uint32_t id = new_topic(&f, "grow", 2);
+	enum { VAL = 1000, N = 20000, PER = 100 }; /* ~20 MiB through a 1 MiB map */
+	char *v = malloc(VAL);
+	CHECK(v != NULL, "malloc");
+	struct store_record_in r[PER];
+	for (int i = 0; i < N; i += PER) {
+		memset(v, 'a' + (i / PER) % 26, VAL);
+		for (int j = 0; j < PER; j++)
+			r[j] = (struct store_record_in){NULL, 0, v, VAL};
+		CHECK_OK(store_append(f.s, id, r, PER));
+	}
+	/* One append bigger than the whole initial map, in one transaction. */
+	size_t big_len = 4 << 20;
+	char *big = malloc(big_len);
+	CHECK(big != NULL, "malloc");
+	memset(big, 'z', big_len);
+	configure(&f, id, STORE_CFG_MAX_MESSAGE_BYTES, "4194304");
+	struct store_record_in b = {NULL, 0, big, big_len};
+	CHECK_OK(store_append(f.s, id, &b, 1));
+
+	for (uint32_t p = 0; p < 2; p++) {
+		struct store_partition q = part_of(&f, id, p);
+		CHECK(q.end_offset == N / 2 + (p == 0), "all records stored");
+		for (uint64_t off = 0; off < N / 2; off++) {
+			uint64_t i = off * 2 + p; /* round robin over 2 partitions */
+			struct expect_fill e = {(char)('a' + (i / PER) % 26), VAL};
+			CHECK_OK(store_record_view(f.s, q.gpid, off, check_fill, &e));
+		}
+	}
+	struct expect_fill e = {'z', big_len};
+	CHECK_OK(store_record_view(f.s, gpid_of(&f, id, 0), N / 2, check_fill, &e));
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/data.mdb", f.dir);
+	CHECK(stat(path, &st) == 0 && st.st_size > 24 << 20, "the data file outgrew the 1 MiB map");
+	free(big);
+	free(v);
+	fx_reopen(&f);
+	CHECK_OK(store_record_view(f.s, gpid_of(&f, id, 0), N / 2, check_fill, &e));
+	fx_done(&f);
+}
+
+struct worker {
+	struct store *s;
+	uint32_t topic;
+	int id;
+	int rc;
+};
+
+static void *writer_main(void *arg)
+{
+	struct worker *w = arg;
+	char v[600];
+	for (int i = 0; i < 300 && !w->rc; i++) {
+		int n = snprintf(v, sizeof(v), "w%d-%d ", w->id, i);
+		memset(v + n, 'p', sizeof(v) - (size_t)n);
+		struct store_record_in r[8];
+		for (int j = 0; j < 8; j++)
+			r[j] = (struct store_record_in){"key", 3, v, sizeof(v)};
+		w->rc = store_append(w->s, w->topic, r, 8);
+	}
+	return NULL;
+}
+
+static void *reader_main(void *arg)
+{
+	struct worker *w = arg;
+	static char buf[8192];
+	struct store_partition p;
+	uint32_t index = store_partition_for_key("key", 3, 2);
+	for (int i = 0; i < 3000 && !w->rc; i++) {
+		w->rc = store_partition_find(w->s, w->topic, index, &p);
+		size_t got;
+		if (!w->rc && p.end_pos > 0)
+			w->rc = store_log_read(w->s, p.gpid, (uint64_t)i * 601 % p.end_pos, buf,
+					       sizeof(buf), &got);
+	}
+	return NULL;
+}
+
+static void test_concurrent_appends_and_reads_while_map_grows(void)
+{
+	struct fx f;
+	fx_init(&f, 1 << 20);
+	uint32_t id = new_topic(&f, "conc", 2);
+	struct worker w[6];
+	pthread_t th[6];
+	for (int i = 0; i < 6; i++) {
+		w[i] = (struct worker){f.s, id, i, 0};
+		CHECK(pthread_create(&th[i], NULL, i < 4 ? writer_main : reader_main, &w[i]) == 0,
+		      "pthread_create");
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_OK(w[i].rc);
+	}
+	struct store_partition p = part_of(&f, id, store_partition_for_key("key", 3, 2));
+	CHECK(p.end_offset == 4 * 300 * 8 && p.end_pos == p.end_offset * 601, "every record once");
+	/* Each writer's records keep their order within the partition. */
+	int next[4] = {0};
+	char rec[601];
+	for (uint64_t off = 0; off < p.end_offset; off++) {
+		int wid, seq;
+		size_t got;
+		CHECK_OK(store_log_read(f.s, p.gpid, off * 601, rec, 600, &got));
+		rec[got] = '\0';
+		CHECK(sscanf(rec, "w%d-%d ", &wid, &seq) == 2 && wid >= 0 && wid < 4, "a whole record");
+		CHECK(seq >= next[wid], "writer order kept");
+		next[wid] = seq;
+	}
+	fx_done(&f);
+}
+
+/* --- main --- */
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define T(name) {#name, test_##name}
+static const struct test tests[] = {
+	T(murmur2_matches_kafka),
+	T(partition_for_key_is_to_positive_mod),
+	T(names_follow_kafka_rule),
+	T(config_defaults_and_names),
+	T(config_parse_accepts_valid_values),
+	T(config_parse_rejects_bad_values),
+	T(config_format_round_trips),
+	T(topic_create_lookup_delete),
+	T(topic_create_refuses_bad_input),
+	T(topic_iteration_in_id_order),
+	T(partitions_only_grow),
+	T(round_robin_over_partitions),
+	T(keyed_records_use_kafka_partitioner),
+	T(append_then_view_round_trip),
+	T(view_returns_callback_result),
+	T(keys_none_empty_binary),
+	T(oversized_record_stores_nothing),
+	T(log_read_across_many_batches),
+	T(big_record_gets_its_own_batch),
+	T(offsets_and_positions_survive_reopen),
+	T(retention_by_bytes_advances_start),
+	T(retention_by_time_deletes_old_batches),
+	T(second_open_is_refused),
+	T(open_creates_missing_dirs),
+	T(map_grows_by_itself),
+	T(concurrent_appends_and_reads_while_map_grows),
+};
+
+int main(int argc, char **argv)
+{
+	int passed = 0;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+			continue;
+		tests[i].fn();
+		passed++;
+	}
+	printf("%d passed, 0 failed\n", passed);
+	return 0;
+}
