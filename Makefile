@@ -25,7 +25,8 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 DATA ?= $(CURDIR)/var/data
 MNT  ?= /mnt/topics
 
-.PHONY: all test unit pytest asan-pytest run stop install uninstall clean deps
+.PHONY: all test unit pytest asan-pytest run stop install uninstall clean deps \
+	fuzz fuzz-smoke fuzz-build stress
 
 # The sanitizer build of the daemon, which the suite also runs against.
 ASAN_BUILD := $(BUILD)/asan
@@ -69,6 +70,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) pytest
 	$(MAKE) asan-pytest
+	$(MAKE) fuzz-smoke
 
 run: deps
 	$(MAKE) all
@@ -89,5 +91,42 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets for every parser of user input (see fuzz/fuzz_names.c).
+# fuzz-smoke: FUZZ_SMOKE_SECONDS each, part of `make test`; fuzz: FUZZ_SECONDS each.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := $(BUILD)/fuzz
+# fuzz/ubsan-ignore.txt lists known, reported UBSan findings not yet fixed.
+FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
+		-fsanitize-ignorelist=fuzz/ubsan-ignore.txt
+FUZZ_ENV     := UBSAN_OPTIONS=print_stacktrace=1
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SECONDS ?= 300
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(STORE_SRC) fs/produce.c fs/numbers.c $(wildcard store/*.h fs/*.h) \
+		fuzz/ubsan-ignore.txt
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) -Istore -Ifs $(PKG_CFLAGS) -o $@ \
+		$< $(STORE_SRC) fs/produce.c fs/numbers.c $(PKG_LIBS) -lpthread
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+
+fuzz-smoke fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "fuzz: $$t for $(if $(filter fuzz,$@),$(FUZZ_SECONDS),$(FUZZ_SMOKE_SECONDS)) s"; \
+		$(FUZZ_ENV) $(FUZZ_BUILD)/$$t -max_total_time=$(if $(filter fuzz,$@),$(FUZZ_SECONDS),$(FUZZ_SMOKE_SECONDS)) \
+			-artifact_prefix=$(FUZZ_BUILD)/$$t- -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1 \
+			|| { tail -n 60 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
+		grep -E "^(Done|stat::number_of_executed_units)" $(FUZZ_BUILD)/$$t.log; \
+	done
+
+# Crash loops: STRESS_ROUNDS rounds of kill -9 under concurrent producers.
+STRESS_ROUNDS ?= 200
+stress: all
+	TOPICFS_CRASH_ROUNDS=$(STRESS_ROUNDS) TOPICFS_BIN=$(abspath $(BUILD)/topicfs) \
+		/usr/bin/python3 -m pytest -q tests/test_crash.py
 
 -include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
