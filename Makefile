@@ -5,6 +5,7 @@ WARN    ?= -Wall -Wextra -Werror
 SAN     ?=
 BUILD   ?= build
 prefix  ?= /usr/local
+mandir  ?= $(prefix)/share/man
 DESTDIR ?=
 PKGS    := fuse3 lmdb
 
@@ -81,13 +82,19 @@ run: deps
 stop:
 	umount $(MNT)
 
+# mount(8) looks for helpers in /sbin only, whatever the prefix; the helper is
+# told where the daemon went, as mount(8) runs it without PATH.
 install: all
-	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/sbin
+	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)/sbin $(DESTDIR)$(mandir)/man8
 	install -m 0755 $(BUILD)/topicfs $(DESTDIR)$(prefix)/bin/topicfs
-	install -m 0755 $(BUILD)/mount.topicfs $(DESTDIR)/sbin/mount.topicfs
+	install -m 0755 tools/topicfs-stat $(DESTDIR)$(prefix)/bin/topicfs-stat
+	sed 's|^bindir=.*|bindir=$(prefix)/bin|' $(BUILD)/mount.topicfs > $(DESTDIR)/sbin/mount.topicfs
+	chmod 0755 $(DESTDIR)/sbin/mount.topicfs
+	install -m 0644 man/topicfs.8 $(DESTDIR)$(mandir)/man8/topicfs.8
 
 uninstall:
-	rm -f $(DESTDIR)$(prefix)/bin/topicfs $(DESTDIR)/sbin/mount.topicfs
+	rm -f $(DESTDIR)$(prefix)/bin/topicfs $(DESTDIR)$(prefix)/bin/topicfs-stat \
+		$(DESTDIR)/sbin/mount.topicfs $(DESTDIR)$(mandir)/man8/topicfs.8
 
 clean:
 	rm -rf $(BUILD)
