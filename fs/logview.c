@@ -7,9 +7,12 @@
  *   - a read at 0 starts at the first retained byte (cat, grep, wc -l, head);
  *   - a first read at p below the retained start maps p to that start;
  *   - otherwise positions are absolute (tail -f resuming, tail -c, seeks).
- * Bytes a handle still addresses below the retained start read as NUL, like a
- * punched hole: they hold no newline, so `tail -n` reading backwards runs on
- * to position 0, where the handle rebases and prints the retained records.
+ * A reader reading on from where it stopped, whose next records retention has
+ * removed (a follower that fell behind), skips ahead to the retained start, as
+ * a Kafka consumer resets to the earliest offset. Any other read below the
+ * retained start reads NUL bytes, like a punched hole: they hold no newline,
+ * so `tail -n` reading backwards runs on to position 0, where the handle
+ * rebases and prints the retained records.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,7 +49,8 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, char 
 		if (err)
 			return err;
 		pthread_mutex_lock(&v->lock);
-		if (pos == 0 || !v->based) {
+		int onward = v->based && pos == v->next;
+		if (pos == 0 || !v->based || (onward && pos + v->shift < p.start_pos)) {
 			v->shift = pos < p.start_pos ? p.start_pos - pos : 0;
 			v->based = 1;
 		}
@@ -70,6 +74,9 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, char 
 		if (err)
 			return err;
 		*got = hole + n;
+		pthread_mutex_lock(&v->lock);
+		v->next = pos + *got;
+		pthread_mutex_unlock(&v->lock);
 		return 0;
 	}
 	return EAGAIN;

@@ -13,6 +13,7 @@ struct tfs_logview {
 	uint32_t gpid;
 	int based;            /* shift is decided */
 	uint64_t shift;       /* added to every read position of this handle */
+	uint64_t next;        /* the position after this handle's last read */
 };
 
 struct tfs_logview *tfs_logview_new(uint32_t gpid);

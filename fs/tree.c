@@ -25,6 +25,25 @@ static void set_time(struct stat *st, int64_t ms)
 	st->st_ctim = st->st_mtim;
 }
 
+/* Who owns a node and which permission bits the topic grants. Everything in a
+ * topic takes its owner from the topic directory, and its bits from the topic's
+ * bits: produce and keys/<key> its write bits, the readable files its read
+ * bits, so a chmod or chown of the topic governs all of it. */
+struct owner {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* the topic directory's permission bits */
+};
+
+static struct owner owner_of(const struct store_topic *t)
+{
+	/* Topics from before owners were stored belong to the mounting user. */
+	if (t->mode == 0)
+		return (struct owner){tfs.uid, tfs.gid, 0755};
+	/* Stored as a st_mode, so that a topic made with mode 0 is told apart. */
+	return (struct owner){t->uid, t->gid, t->mode & 07777};
+}
+
 static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, off_t size,
 		 int64_t mtime_ms)
 {
@@ -40,15 +59,22 @@ static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, of
 	set_time(st, mtime_ms);
 }
 
+static void own(struct stat *st, const struct owner *o)
+{
+	st->st_uid = o->uid;
+	st->st_gid = o->gid;
+}
+
 struct offset_stat {
 	struct stat *st;
 	fuse_ino_t ino;
+	mode_t mode;
 };
 
 static int offset_stat_fn(const struct store_record *r, void *arg)
 {
 	struct offset_stat *os = arg;
-	fill(os->st, os->ino, S_IFREG | 0444, 1, (off_t)r->value_len, r->timestamp_ms);
+	fill(os->st, os->ino, S_IFREG | os->mode, 1, (off_t)r->value_len, r->timestamp_ms);
 	return 0;
 }
 
@@ -57,67 +83,74 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	struct tfs_node n;
 	struct store_topic t;
 	struct store_partition p;
+	struct owner o;
 	char text[64];
 	int err = tfs_ino_parse(ino, &n);
 	if (err)
 		return ENOENT;
 
-	switch (n.kind) {
-	case TFS_ROOT: {
+	if (n.kind == TFS_ROOT) {
 		uint64_t count = 0;
 		err = store_topic_count(tfs.store, &count);
-		fill(st, ino, S_IFDIR | 0755, 2 + (nlink_t)count, 0, tfs.mounted_ms);
+		/* Like /tmp: anyone may make a topic, only its owner may remove it. */
+		fill(st, ino, S_IFDIR | 01777, 2 + (nlink_t)count, 0, tfs.mounted_ms);
 		return err;
 	}
+	int partition_level = n.kind == TFS_PARTITION || n.kind == TFS_LOG || n.kind == TFS_START ||
+			      n.kind == TFS_END || n.kind == TFS_OFFSET;
+	if (partition_level && (err = store_partition_get(tfs.store, n.id, &p)) != 0)
+		return err;
+	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
+		return err;
+	o = owner_of(&t);
+	mode_t rd = o.mode & 0555, wr = o.mode & 0222, ro = o.mode & 0444;
+
+	switch (n.kind) {
 	case TFS_TOPIC:
-	case TFS_PRODUCE:
+		fill(st, ino, S_IFDIR | o.mode, 4 + t.config.partitions, 0, t.created_ms);
+		break;
 	case TFS_KEYS:
-	case TFS_KEY:
+		fill(st, ino, S_IFDIR | (o.mode & 0777), 2, 0, t.created_ms);
+		break;
 	case TFS_CONFIG_DIR:
-	case TFS_CONFIG:
-		err = store_topic_by_id(tfs.store, n.id, &t);
-		if (err)
-			return err;
-		if (n.kind == TFS_TOPIC)
-			fill(st, ino, S_IFDIR | 0755, 4 + t.config.partitions, 0, t.created_ms);
-		else if (n.kind == TFS_KEYS || n.kind == TFS_CONFIG_DIR)
-			fill(st, ino, S_IFDIR | 0755, 2, 0, t.created_ms);
-		else if (n.kind == TFS_CONFIG) {
-			if (n.sub >= STORE_CFG_COUNT)
-				return ENOENT;
-			size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
-			fill(st, ino, S_IFREG | 0644, 1, (off_t)len, t.created_ms);
-		} else
-			fill(st, ino, S_IFREG | 0200, 1, 0, t.created_ms);
-		return 0;
+		fill(st, ino, S_IFDIR | rd, 2, 0, t.created_ms);
+		break;
+	case TFS_CONFIG: {
+		if (n.sub >= STORE_CFG_COUNT)
+			return ENOENT;
+		size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
+		fill(st, ino, S_IFREG | ro | (o.mode & 0200), 1, (off_t)len, t.created_ms);
+		break;
+	}
+	case TFS_PRODUCE:
+	case TFS_KEY:
+		fill(st, ino, S_IFREG | wr, 1, 0, t.created_ms);
+		break;
 	case TFS_PARTITION:
+		fill(st, ino, S_IFDIR | rd, 2, 0, p.last_append_ms);
+		break;
 	case TFS_LOG:
+		fill(st, ino, S_IFREG | ro, 1, (off_t)p.end_pos, p.last_append_ms);
+		break;
 	case TFS_START:
-	case TFS_END:
-		err = store_partition_get(tfs.store, n.id, &p);
-		if (err)
-			return err;
-		if (n.kind == TFS_PARTITION)
-			fill(st, ino, S_IFDIR | 0555, 2, 0, p.last_append_ms);
-		else if (n.kind == TFS_LOG)
-			fill(st, ino, S_IFREG | 0444, 1, (off_t)p.end_pos, p.last_append_ms);
-		else {
-			uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
-			int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
-			fill(st, ino, S_IFREG | 0444, 1, len, p.last_append_ms);
-		}
-		return 0;
+	case TFS_END: {
+		uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
+		int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
+		fill(st, ino, S_IFREG | ro, 1, len, p.last_append_ms);
+		break;
+	}
 	case TFS_OFFSET: {
-		err = store_partition_get(tfs.store, n.id, &p);
-		if (err)
-			return err;
 		uint64_t off = tfs_offset_widen(n.offset, p.end_offset);
-		struct offset_stat os = {st, ino};
-		return store_record_view(tfs.store, n.id, off, offset_stat_fn, &os);
+		struct offset_stat os = {st, ino, ro};
+		if ((err = store_record_view(tfs.store, n.id, off, offset_stat_fn, &os)) != 0)
+			return err;
+		break;
 	}
 	default:
 		return ENOENT;
 	}
+	own(st, &o);
+	return 0;
 }
 
 static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double attr_ttl)
@@ -240,17 +273,48 @@ void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_attr(req, &st, ttl);
 }
 
+/* chmod and chown of a topic directory, with the kernel's rules: only root
+ * gives a topic away or changes its group; its owner may change its mode. */
+static int set_topic_owner(fuse_req_t req, uint32_t id, const struct stat *attr, int to_set)
+{
+	struct store_topic t;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int err = store_topic_by_id(tfs.store, id, &t);
+	if (err)
+		return err;
+	struct owner o = owner_of(&t);
+	uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : o.uid;
+	gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : o.gid;
+	mode_t mode = to_set & FUSE_SET_ATTR_MODE ? attr->st_mode & 07777 : o.mode;
+	if (ctx->uid != 0 && (ctx->uid != o.uid || uid != o.uid || gid != o.gid)) {
+		tfs_log(LOG_INFO, "chmod/chown of topic '%s' by uid %u refused (EPERM)", t.name,
+			(unsigned)ctx->uid);
+		return EPERM;
+	}
+	err = store_topic_set_owner(tfs.store, id, uid, gid, S_IFDIR | mode);
+	if (!err)
+		tfs_log(LOG_INFO, "topic '%s' now owned by %u:%u mode %04o", t.name, (unsigned)uid,
+			(unsigned)gid, (unsigned)mode);
+	return err;
+}
+
 void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		      struct fuse_file_info *fi)
 {
-	(void)attr;
 	struct tfs_node n;
 	if (tfs_ino_parse(ino, &n)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG;
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+	int owner_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+	if (owner_change && n.kind == TFS_TOPIC) {
+		int err = set_topic_owner(req, n.id, attr, to_set);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
+	} else if (owner_change) {
 		tfs_log(LOG_INFO, "setattr on inode %#" PRIx64 ": owner and mode are fixed (EPERM)",
 			(uint64_t)ino);
 		fuse_reply_err(req, EPERM);
@@ -415,7 +479,6 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)mode;
 	struct store_topic t;
 	if (parent != 1) {
 		tfs_log(LOG_INFO, "mkdir '%s': topics are made at the top of the mount only (EPERM)",
@@ -429,7 +492,9 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	int err = store_topic_create(tfs.store, name, &tfs.opt.defaults, &t);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int err = store_topic_create_as(tfs.store, name, &tfs.opt.defaults, ctx->uid, ctx->gid,
+					S_IFDIR | (mode & 07777), &t);
 	if (err) {
 		tfs_log(err == EEXIST ? LOG_INFO : LOG_ERR, "mkdir '%s': %s", name, strerror(err));
 		fuse_reply_err(req, err);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,14 @@
 
 #include "store_int.h"
 
-_Static_assert(sizeof(struct store_topic_rec) == 328, "topic record has implicit padding");
+_Static_assert(sizeof(struct store_topic_rec) == 344, "topic record has implicit padding");
+_Static_assert(offsetof(struct store_topic_rec, uid) == 328, "version 1 topic records are 328 bytes");
 _Static_assert(sizeof(struct store_part_rec) == 56, "partition record has implicit padding");
 
 #define TOPIC_REC_VERSION 1u
 #define PART_REC_VERSION 1u
 /* The oldest record sizes we can read; later versions only append fields. */
-#define TOPIC_REC_MIN sizeof(struct store_topic_rec)
+#define TOPIC_REC_MIN offsetof(struct store_topic_rec, uid) /* the first layout */
 #define PART_REC_MIN sizeof(struct store_part_rec)
 
 int64_t store_now_ms(void)
@@ -194,6 +196,9 @@ static void rec_to_topic(const struct store_topic_rec *rec, struct store_topic *
 	t->name[STORE_TOPIC_NAME_MAX] = '\0';
 	store_rec_to_config(rec, &t->config);
 	t->created_ms = rec->created_ms;
+	t->uid = rec->uid;
+	t->gid = rec->gid;
+	t->mode = rec->mode;
 }
 
 /* Copies a stored versioned record: a longer (newer) one is cut, a shorter
@@ -488,6 +493,7 @@ struct topic_create_args {
 	const char *name;
 	size_t len;
 	const struct store_config *cfg;
+	uint32_t uid, gid, mode;
 	struct store_topic_rec rec; /* out */
 };
 
@@ -516,6 +522,9 @@ static int topic_create_txn(struct store *s, MDB_txn *txn, void *arg)
 	config_to_rec(a->cfg, rec);
 	rec->created_ms = store_now_ms();
 	memcpy(rec->name, a->name, a->len);
+	rec->uid = a->uid;
+	rec->gid = a->gid;
+	rec->mode = a->mode;
 
 	d.mv_size = sizeof(id);
 	d.mv_data = &id;
@@ -527,15 +536,49 @@ static int topic_create_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_topic_create(struct store *s, const char *name, const struct store_config *cfg,
 		       struct store_topic *out)
 {
+	return store_topic_create_as(s, name, cfg, 0, 0, 0, out);
+}
+
+int store_topic_create_as(struct store *s, const char *name, const struct store_config *cfg,
+			  uint32_t uid, uint32_t gid, uint32_t mode, struct store_topic *out)
+{
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len) || store_config_check(cfg))
+	if (!store_name_valid(name, len) || store_config_check(cfg) || mode > 0177777)
 		return EINVAL;
-	struct topic_create_args a = {.name = name, .len = len, .cfg = cfg};
+	struct topic_create_args a = {
+		.name = name, .len = len, .cfg = cfg, .uid = uid, .gid = gid, .mode = mode};
 	int rc = store_write(s, topic_create_txn, &a, 64 * 1024 + 256 * (size_t)cfg->partitions,
 			     "create topic");
 	if (rc == 0 && out)
 		rec_to_topic(&a.rec, out);
 	return rc;
+}
+
+struct topic_owner_args {
+	uint32_t id, uid, gid, mode;
+};
+
+static int topic_owner_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct topic_owner_args *a = arg;
+	struct store_topic_rec rec;
+	int rc = store_topic_get_rec(s, txn, a->id, &rec);
+	if (rc)
+		return rc;
+	rec.uid = a->uid;
+	rec.gid = a->gid;
+	rec.mode = a->mode;
+	rec.size = sizeof(rec);
+	return store_topic_put_rec(s, txn, &rec);
+}
+
+int store_topic_set_owner(struct store *s, uint32_t topic_id, uint32_t uid, uint32_t gid,
+			  uint32_t mode)
+{
+	if (mode > 0177777)
+		return EINVAL;
+	struct topic_owner_args a = {topic_id, uid, gid, mode};
+	return store_write(s, topic_owner_txn, &a, 4096, "set topic owner");
 }
 
 /* Deletes every key of db that starts with the 4-byte big-endian gpid. */

@@ -45,11 +45,20 @@ struct store_topic {
 	char name[STORE_TOPIC_NAME_MAX + 1];
 	struct store_config config;
 	int64_t created_ms;
+	uint32_t uid;  /* owner of the topic directory */
+	uint32_t gid;
+	uint32_t mode; /* st_mode of the directory; 0 = never set (the mount's default applies) */
 };
 
 /* EINVAL: bad name or config; EEXIST: name taken; ENOSPC: disk or ids full. */
 int store_topic_create(struct store *s, const char *name, const struct store_config *cfg,
 		       struct store_topic *out);
+/* The same, owned by uid:gid with mode (a st_mode, <= 0177777, else EINVAL). */
+int store_topic_create_as(struct store *s, const char *name, const struct store_config *cfg,
+			  uint32_t uid, uint32_t gid, uint32_t mode, struct store_topic *out);
+/* Sets the topic directory's owner and permission bits. ENOENT: topic gone. */
+int store_topic_set_owner(struct store *s, uint32_t topic_id, uint32_t uid, uint32_t gid,
+			  uint32_t mode);
 /* Deletes the topic and all its records. ENOENT: no such topic. */
 int store_topic_delete(struct store *s, const char *name);
 /* ENOENT: no such topic. */

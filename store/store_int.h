@@ -42,7 +42,12 @@ struct store_topic_rec {
 	uint64_t rr_cursor; /* next round-robin slot for unkeyed records */
 	char key_separator[STORE_SEPARATOR_MAX + 1];
 	char name[STORE_TOPIC_NAME_MAX + 1];
-	char pad[5]; /* no implicit padding: 328 bytes */
+	char pad[5]; /* no implicit padding: 328 bytes in version 1 */
+	/* Since the owner fields: who owns the topic directory. mode 0 = never set. */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mode;
+	uint32_t pad2;
 };
 
 /* Stored partition meta, same conventions as store_topic_rec. */

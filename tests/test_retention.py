@@ -84,26 +84,57 @@ def test_tail_n_after_retention_with_large_retained_part(mnt):
     assert sh(f"tail -n 7 {log}").stdout.splitlines() == want[-7:]
 
 
+def read_lines(stream, count, timeout=20.0):
+    """Reads count lines from a pipe, failing instead of hanging."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    lines, buf = [], b""
+    deadline = time.monotonic() + timeout
+    while len(lines) < count:
+        left = deadline - time.monotonic()
+        assert left > 0 and sel.select(left), f"only {len(lines)} of {count} lines: {lines[-3:]}"
+        chunk = os.read(stream.fileno(), 65536)
+        assert chunk, "reader exited"
+        buf += chunk
+        *done, buf = buf.split(b"\n")
+        lines += [l.decode() for l in done]
+    return lines
+
+
 @pytest.mark.parametrize("follow", ["-f", "-F"])
 def test_tail_follows_through_retention_without_truncation(mnt, follow):
     mnt.topic("t")
-    set_config(mnt, "t", "retention.bytes", 200)
+    set_config(mnt, "t", "retention.bytes", 2000)
     log = part(mnt, "t", "log")
     write_file(mnt.p("t", "produce"), "seed-0000\n")
     tail = subprocess.Popen(["tail", follow, "-s", "0.05", "-n", "+1", log],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert tail.stdout.readline() == "seed-0000\n"
+        assert read_lines(tail.stdout, 1) == ["seed-0000"]
         expected = []
-        for burst in range(8):
-            lines = [f"b{burst}-{i:04d}" for i in range(30)]  # 10 B each: 300 B > retention
+        for burst in range(10):
+            lines = [f"b{burst}-{i:04d}" for i in range(30)]  # 10 B each, 300 B a burst
             write_file(mnt.p("t", "produce"), "".join(l + "\n" for l in lines))
             expected += lines
-            time.sleep(0.25)  # let retention run between bursts
-        got = [tail.stdout.readline().rstrip("\n") for _ in expected]
-        assert got == expected
-        assert start_end(mnt, "t")[0] > 200  # retention really deleted while following
+            assert read_lines(tail.stdout, len(lines)) == lines
+            time.sleep(0.15)  # let retention run between bursts
+        wait_for(lambda: start_end(mnt, "t")[0] > 0, what="retention while following")
+        write_file(mnt.p("t", "produce"), "last\n")
+        assert read_lines(tail.stdout, 1) == ["last"]
     finally:
         tail.kill()
         _, err = tail.communicate()
-    assert "truncated" not in err and "replaced" not in err, err
+    assert b"truncated" not in err and b"replaced" not in err, err
+
+
+def test_follower_behind_retention_skips_to_retained_start(mnt):
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "".join(f"old-{i:05d}\n" for i in range(100)))  # 10 B each
+    with open(part(mnt, "t", "log"), "rb", buffering=0) as f:
+        assert f.read(50) == b"".join(f"old-{i:05d}\n".encode() for i in range(5))
+        set_config(mnt, "t", "retention.bytes", 100)
+        wait_for(lambda: start_end(mnt, "t")[0] >= 90, what="retention")
+        rest = f.read()
+    assert b"\0" not in rest
+    assert rest == b"".join(f"old-{i:05d}\n".encode() for i in range(90, 100))

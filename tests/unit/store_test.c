@@ -1027,6 +1027,28 @@ struct test {
 };
 
 #define T(name) {#name, test_##name}
+static void test_topic_owner_is_stored_and_survives_reopen(void)
+{
+	struct fx f;
+	struct store_config cfg;
+	struct store_topic t;
+	fx_init(&f, 0);
+	store_config_defaults(&cfg);
+	CHECK_OK(store_topic_create_as(f.s, "owned", &cfg, 1000, 100, 040750, &t));
+	CHECK(t.uid == 1000 && t.gid == 100 && t.mode == 040750, "owner not returned");
+	CHECK_OK(store_topic_create(f.s, "plain", &cfg, &t));
+	CHECK(t.mode == 0, "a topic made without owner must read as never set");
+	CHECK_RC(store_topic_create_as(f.s, "bad", &cfg, 0, 0, 0200000, &t), EINVAL);
+	CHECK_OK(store_topic_by_name(f.s, "owned", &t));
+	CHECK_OK(store_topic_set_owner(f.s, t.id, 7, 8, 040700));
+	CHECK_RC(store_topic_set_owner(f.s, 999, 7, 8, 040700), ENOENT);
+	fx_reopen(&f);
+	CHECK_OK(store_topic_by_name(f.s, "owned", &t));
+	CHECK(t.uid == 7 && t.gid == 8 && t.mode == 040700, "owner lost on reopen");
+	CHECK(t.config.partitions == cfg.partitions, "config changed by set_owner");
+	fx_done(&f);
+}
+
 static const struct test tests[] = {
 	T(murmur2_matches_kafka),
 	T(partition_for_key_is_to_positive_mod),
@@ -1054,6 +1076,7 @@ static const struct test tests[] = {
 	T(open_creates_missing_dirs),
 	T(map_grows_by_itself),
 	T(concurrent_appends_and_reads_while_map_grows),
+	T(topic_owner_is_stored_and_survives_reopen),
 };
 
 int main(int argc, char **argv)
