@@ -192,6 +192,13 @@ static int copy_value(const struct store_record *r, void *arg)
 	return 0;
 }
 
+/* Sends a read's data; a failed send is the kernel's business (request gone). */
+static int reply_iov(const struct iovec *iov, int count, void *arg)
+{
+	fuse_reply_iov((fuse_req_t)arg, iov, count);
+	return 0;
+}
+
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
@@ -202,15 +209,20 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
-	if (!err && (n.kind == TFS_LOG || n.kind == TFS_OFFSET) && !(buf = malloc(size)))
+	if (!err && n.kind == TFS_LOG) {
+		/* The reply is sent from the store's pages, inside its read. */
+		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, size, reply_iov,
+				       req);
+		if (err)
+			fuse_reply_err(req, err);
+		return;
+	}
+	if (!err && n.kind == TFS_OFFSET && !(buf = malloc(size)))
 		err = ENOMEM;
 	if (err)
 		goto out;
 
 	switch (n.kind) {
-	case TFS_LOG:
-		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, buf, size, &got);
-		break;
 	case TFS_OFFSET: {
 		struct slice sl = {buf, (size_t)off, size, 0};
 		err = store_partition_get(tfs.store, n.id, &p);

@@ -38,11 +38,38 @@ void tfs_logview_free(struct tfs_logview *v)
 	free(v);
 }
 
-int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, char *buf,
-		     size_t size, size_t *got)
+/* A hole is served from this many zero bytes at most per read: a short read. */
+#define HOLE_MAX 65536
+static const char zeros[HOLE_MAX];
+
+struct emit_state {
+	tfs_logview_emit emit;
+	void *arg;
+	size_t hole;  /* zero bytes to put first */
+	size_t total; /* bytes handed to emit */
+};
+
+static int emit_with_hole(const struct iovec *iov, int count, void *arg)
+{
+	struct emit_state *e = arg;
+	struct iovec all[STORE_LOG_IOV_MAX + 1];
+	int n = 0;
+	if (e->hole) {
+		all[n].iov_base = (void *)zeros;
+		all[n++].iov_len = e->hole;
+	}
+	for (int i = 0; i < count; i++)
+		all[n++] = iov[i];
+	e->total = e->hole;
+	for (int i = 0; i < count; i++)
+		e->total += iov[i].iov_len;
+	return e->emit(all, n, e->arg);
+}
+
+int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_t size,
+		     tfs_logview_emit emit, void *arg)
 {
 	struct store_partition p;
-	*got = 0;
 	/* Retention may advance the start between our look and our read: retry. */
 	for (int attempt = 0; attempt < 8; attempt++) {
 		int err = store_partition_get(s, v->gpid, &p);
@@ -57,27 +84,30 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, char 
 		uint64_t abs = pos + v->shift;
 		pthread_mutex_unlock(&v->lock);
 
-		if (abs >= p.end_pos || size == 0)
-			return 0;
-		if (size > p.end_pos - abs)
-			size = (size_t)(p.end_pos - abs);
-		size_t hole = 0;
-		if (abs < p.start_pos) {
-			hole = p.start_pos - abs < size ? (size_t)(p.start_pos - abs) : size;
-			memset(buf, 0, hole);
+		struct emit_state e = {emit, arg, 0, 0};
+		if (abs >= p.end_pos || size == 0) {
+			err = emit(NULL, 0, arg);
+		} else {
+			if (size > p.end_pos - abs)
+				size = (size_t)(p.end_pos - abs);
+			if (abs < p.start_pos) {
+				uint64_t gap = p.start_pos - abs;
+				e.hole = gap < size ? (size_t)gap : size;
+				if (e.hole > HOLE_MAX)
+					e.hole = HOLE_MAX;
+			}
+			if (e.hole == size || e.hole == HOLE_MAX)
+				err = emit_with_hole(NULL, 0, &e);
+			else
+				err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole,
+						     emit_with_hole, &e);
+			if (err == ERANGE)
+				continue;
 		}
-		size_t n = 0;
-		err = hole < size ? store_log_read(s, v->gpid, abs + hole, buf + hole, size - hole, &n)
-				  : 0;
-		if (err == ERANGE)
-			continue;
-		if (err)
-			return err;
-		*got = hole + n;
 		pthread_mutex_lock(&v->lock);
-		v->next = pos + *got;
+		v->next = pos + e.total;
 		pthread_mutex_unlock(&v->lock);
-		return 0;
+		return err;
 	}
 	return EAGAIN;
 }

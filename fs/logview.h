@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "store.h"
 
@@ -19,9 +20,12 @@ struct tfs_logview {
 struct tfs_logview *tfs_logview_new(uint32_t gpid);
 void tfs_logview_free(struct tfs_logview *v);
 
-/* Reads up to size bytes at the handle's position pos into buf; *got is how
- * many (0 at end). 0, or ENOENT when the partition is gone. */
-int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, char *buf,
-		     size_t size, size_t *got);
+/* Reads up to size bytes at the handle's position pos, handing them to emit
+ * as pieces (count 0 at the end) that are valid only during the call; emit is
+ * called at most once. Returns emit's result, or ENOENT when the partition is
+ * gone (emit not called then). */
+typedef int (*tfs_logview_emit)(const struct iovec *iov, int count, void *arg);
+int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_t size,
+		     tfs_logview_emit emit, void *arg);
 
 #endif

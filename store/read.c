@@ -1,6 +1,7 @@
 /* read.c — reading records by offset and the log by byte position. */
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "batch.h"
 #include "store_int.h"
@@ -81,11 +82,15 @@ int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 	return fn_called ? rc : store_errno(rc, "read record");
 }
 
-static int log_read_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t pos,
-			unsigned char *buf, size_t size, size_t *got)
+/* Gathers the log bytes [pos, pos + size) into at most STORE_LOG_IOV_MAX
+ * pieces that point into the map; stops early (a short read) past that. */
+static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t pos, size_t size,
+			struct iovec *iov, int *count)
 {
 	struct store_part_rec p;
+	size_t got = 0;
 	int rc = store_part_get_rec(s, txn, gpid, &p);
+	*count = 0;
 	if (rc)
 		return rc;
 	if (pos < p.start_pos)
@@ -116,7 +121,7 @@ static int log_read_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 	k.mv_size = sizeof(kb);
 	k.mv_data = kb;
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
-	while (rc == 0 && *got < size) {
+	while (rc == 0 && got < size && *count < STORE_LOG_IOV_MAX) {
 		struct store_batch b;
 		/* Batches tile the log up to end_pos: each starts where the
 		 * previous one ended. */
@@ -128,12 +133,14 @@ static int log_read_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 		}
 		size_t from = (size_t)(pos - b.base_pos);
 		size_t n = b.data_len - from;
-		if (n > size - *got)
-			n = size - *got;
-		memcpy(buf + *got, b.data + from, n);
-		*got += n;
+		if (n > size - got)
+			n = size - got;
+		iov[*count].iov_base = (void *)(b.data + from);
+		iov[*count].iov_len = n;
+		(*count)++;
+		got += n;
 		pos += n;
-		if (*got < size)
+		if (got < size)
 			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
@@ -142,17 +149,52 @@ static int log_read_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 	return rc;
 }
 
-int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
-		   size_t *got)
+int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
+		   void *arg)
 {
-	*got = 0;
+	struct iovec iov[STORE_LOG_IOV_MAX];
+	int count;
 	MDB_txn *txn;
 	int rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = log_read_txn(s, txn, gpid, pos, buf, size, got);
+	rc = log_view_txn(s, txn, gpid, pos, size, iov, &count);
+	if (rc == 0)
+		rc = fn(iov, count, arg);
+	else
+		rc = store_errno(rc, "read log");
 	store_read_end(s, txn);
-	if (rc)
-		*got = 0;
-	return store_errno(rc, "read log");
+	return rc;
+}
+
+struct log_copy {
+	unsigned char *buf;
+	size_t got;
+};
+
+static int log_copy_fn(const struct iovec *iov, int count, void *arg)
+{
+	struct log_copy *lc = arg;
+	for (int i = 0; i < count; i++) {
+		memcpy(lc->buf + lc->got, iov[i].iov_base, iov[i].iov_len);
+		lc->got += iov[i].iov_len;
+	}
+	return 0;
+}
+
+int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
+		   size_t *got)
+{
+	struct log_copy lc = {buf, 0};
+	*got = 0;
+	int rc;
+	/* A view stops at STORE_LOG_IOV_MAX pieces: go on until size or the end. */
+	do {
+		size_t before = lc.got;
+		rc = store_log_view(s, gpid, pos + lc.got, size - lc.got, log_copy_fn, &lc);
+		if (rc || lc.got == before)
+			break;
+	} while (lc.got < size);
+	*got = rc ? 0 : lc.got;
+	return rc;
 }

@@ -129,6 +129,17 @@ int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
 		   size_t *got);
 
+/* Hands fn the log bytes from position pos (at most size of them) as up to
+ * STORE_LOG_IOV_MAX pieces pointing into the store, inside a read transaction:
+ * valid only during fn, which must not call back into the store. Fewer bytes
+ * than asked is not the end (a short read); count 0 is. Returns fn's result,
+ * or ERANGE / ENOENT as store_log_read (fn not called then). */
+#define STORE_LOG_IOV_MAX 64
+struct iovec;
+typedef int (*store_log_fn)(const struct iovec *iov, int count, void *arg);
+int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
+		   void *arg);
+
 /* Deletes, oldest first, records older than retention.ms (relative to now_ms) or
  * beyond retention.bytes (counted as log bytes) in every partition. start_offset
  * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
