@@ -45,9 +45,23 @@ static const char zeros[HOLE_MAX];
 struct emit_state {
 	tfs_logview_emit emit;
 	void *arg;
+	struct tfs_logview *v;
+	uint64_t pos; /* the handle's position read at */
 	size_t hole;  /* zero bytes to put first */
-	size_t total; /* bytes handed to emit */
 };
+
+/* Records where this read ended, then replies. Once the reply is out the
+ * reader may close the file, and the handle may be freed: touch it before. */
+static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	pthread_mutex_lock(&e->v->lock);
+	e->v->next = e->pos + total;
+	pthread_mutex_unlock(&e->v->lock);
+	return e->emit(iov, count, e->arg);
+}
 
 static int emit_with_hole(const struct iovec *iov, int count, void *arg)
 {
@@ -60,10 +74,7 @@ static int emit_with_hole(const struct iovec *iov, int count, void *arg)
 	}
 	for (int i = 0; i < count; i++)
 		all[n++] = iov[i];
-	e->total = e->hole;
-	for (int i = 0; i < count; i++)
-		e->total += iov[i].iov_len;
-	return e->emit(all, n, e->arg);
+	return emit_now(e, all, n);
 }
 
 int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_t size,
@@ -84,30 +95,22 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		uint64_t abs = pos + v->shift;
 		pthread_mutex_unlock(&v->lock);
 
-		struct emit_state e = {emit, arg, 0, 0};
-		if (abs >= p.end_pos || size == 0) {
-			err = emit(NULL, 0, arg);
-		} else {
-			if (size > p.end_pos - abs)
-				size = (size_t)(p.end_pos - abs);
-			if (abs < p.start_pos) {
-				uint64_t gap = p.start_pos - abs;
-				e.hole = gap < size ? (size_t)gap : size;
-				if (e.hole > HOLE_MAX)
-					e.hole = HOLE_MAX;
-			}
-			if (e.hole == size || e.hole == HOLE_MAX)
-				err = emit_with_hole(NULL, 0, &e);
-			else
-				err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole,
-						     emit_with_hole, &e);
-			if (err == ERANGE)
-				continue;
+		struct emit_state e = {emit, arg, v, pos, 0};
+		if (abs >= p.end_pos || size == 0)
+			return emit_now(&e, NULL, 0);
+		if (size > p.end_pos - abs)
+			size = (size_t)(p.end_pos - abs);
+		if (abs < p.start_pos) {
+			uint64_t gap = p.start_pos - abs;
+			e.hole = gap < size ? (size_t)gap : size;
+			if (e.hole > HOLE_MAX)
+				e.hole = HOLE_MAX;
 		}
-		pthread_mutex_lock(&v->lock);
-		v->next = pos + e.total;
-		pthread_mutex_unlock(&v->lock);
-		return err;
+		if (e.hole == size || e.hole == HOLE_MAX)
+			return emit_with_hole(NULL, 0, &e);
+		err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole, &e);
+		if (err != ERANGE)
+			return err;
 	}
 	return EAGAIN;
 }
