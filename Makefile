@@ -134,6 +134,6 @@ fuzz-smoke fuzz: fuzz-build
 STRESS_ROUNDS ?= 200
 stress: all
 	TOPICFS_CRASH_ROUNDS=$(STRESS_ROUNDS) TOPICFS_BIN=$(abspath $(BUILD)/topicfs) \
-		/usr/bin/python3 -m pytest -q tests/test_crash.py
+		/usr/bin/python3 -m pytest -q -o timeout=3600 tests/test_crash.py
 
 -include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
