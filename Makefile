@@ -136,4 +136,10 @@ stress: all
 	TOPICFS_CRASH_ROUNDS=$(STRESS_ROUNDS) TOPICFS_BIN=$(abspath $(BUILD)/topicfs) \
 		/usr/bin/python3 -m pytest -q -o timeout=3600 tests/test_crash.py
 
+# Benchmarks against a plain file and Redis Streams; writes bench/RESULTS.md (~4 min;
+# BENCH_QUICK=1 for a 10x smaller smoke run). Never part of `make test`.
+.PHONY: bench
+bench: all
+	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) /usr/bin/python3 bench/bench.py
+
 -include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
