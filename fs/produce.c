@@ -142,7 +142,8 @@ static int write_locked(struct tfs_producer *p, const struct store_config *cfg, 
 		return err; /* partial_len untouched: as before the write, which may be retried */
 
 	/* Hold what follows the last newline. */
-	memmove(p->partial + base, q, rest);
+	if (rest) /* the buffer is still NULL before any partial line */
+		memmove(p->partial + base, q, rest);
 	p->partial_len = base + rest;
 	return 0;
 }

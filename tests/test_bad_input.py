@@ -247,9 +247,6 @@ def _sanitized(path):
         return b"__ubsan_handle" in f.read()
 
 
-@pytest.mark.xfail(condition=_sanitized(TOPICFS), strict=True,
-                   reason="fs/produce.c write_locked: memmove(NULL + 0, q, 0) when the first "
-                   "write on a producer starts and ends with a newline (UBSan: nonnull)")
 def test_first_write_of_only_newlines_is_clean(mnt):
     mnt.topic("t")
     for data in (b"\n", b"\nx\n", b"\n\n"):
