@@ -104,16 +104,21 @@ MOUNTS = []       # mountpoints we mounted
 PROCS = []        # Popen objects we started
 
 
+def stop(p):
+    """Terminates a child, killing it if it does not go within 5 s."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
 def cleanup():
     for p in list(PROCS):
         try:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(5)
+            stop(p)
         except Exception:
             pass
         PROCS.remove(p)
@@ -796,13 +801,7 @@ def follow_run(mode, target, writer):
             returned[i] = time.perf_counter()
         out, _ = p.communicate(timeout=90)
     finally:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(p)
         PROCS.remove(p)
     got, pollst = {}, None
     for l in out.splitlines():
