@@ -1,6 +1,7 @@
 /* main.c — starts topicfs: options, the store, the mount, the request loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static void on_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	/* Large writes make one transaction carry many records. */
-	conn->max_write = 1024 * 1024;
+	conn->max_write = TFS_STREAM_BLKSIZE;
 	conn->max_readahead = 1024 * 1024;
 	/* A listing of a million offsets must not cost a million lookups. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
@@ -114,6 +115,13 @@ int main(int argc, char *argv[])
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
 	int ready_fd = -1, rc = 1, err;
+
+	/* Each write and read handles up to a MiB (LMDB's dirty overflow pages,
+	 * request buffers). glibc's defaults would give that memory back to the
+	 * kernel after every request and fault it in again on the next one: keep
+	 * it. Freed memory is still reused, so the heap stays a few MiB. */
+	mallopt(M_MMAP_THRESHOLD, 4 * TFS_STREAM_BLKSIZE);
+	mallopt(M_TRIM_THRESHOLD, 64 * TFS_STREAM_BLKSIZE);
 
 	if (tfs_options_parse(&args, &tfs.opt) != 0)
 		goto out;

@@ -10,6 +10,10 @@
 #include "store.h"
 
 #define TFS_VERSION "0.1.0"
+/* st_blksize of log, produce and keys/<key>: cat, dd and cp size their reads
+ * and writes by it, and each read or write is one FUSE round trip (and each
+ * write one commit). Equal to max_write. */
+#define TFS_STREAM_BLKSIZE (1024 * 1024)
 
 enum tfs_sync { TFS_SYNC_INTERVAL, TFS_SYNC_ALWAYS };
 

@@ -125,12 +125,14 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	case TFS_PRODUCE:
 	case TFS_KEY:
 		fill(st, ino, S_IFREG | wr, 1, 0, t.created_ms);
+		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
 	case TFS_PARTITION:
 		fill(st, ino, S_IFDIR | rd, 2, 0, p.last_append_ms);
 		break;
 	case TFS_LOG:
 		fill(st, ino, S_IFREG | ro, 1, (off_t)p.end_pos, p.last_append_ms);
+		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
 	case TFS_START:
 	case TFS_END: {
