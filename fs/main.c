@@ -10,6 +10,7 @@
 
 #include "housekeeping.h"
 #include "logging.h"
+#include "loop.h"
 #include "options.h"
 #include "tfs.h"
 
@@ -113,7 +114,6 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *loop = NULL;
 	int ready_fd = -1, rc = 1, err;
 
 	/* Each write and read handles up to a MiB (LMDB's dirty overflow pages,
@@ -162,6 +162,7 @@ int main(int argc, char *argv[])
 			strerror(err));
 		goto out;
 	}
+	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	if (!se)
 		goto out;
@@ -181,15 +182,13 @@ int main(int argc, char *argv[])
 		ready_fd = -1;
 	}
 
-	loop = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(loop, 16);
-	/* A positive result is the signal that ended the loop; a worker may also
-	 * report the interrupted read of a signalled stop: both are clean stops. */
-	err = fuse_session_loop_mt(se, loop);
-	rc = err >= 0 || fuse_session_exited(se) ? 0 : 1;
+	/* One worker handles requests while the others wait; they take over
+	 * while it waits for the disk or the write lock (an fsync, a long rmdir). */
+	err = tfs_loop_run(se, 4);
+	/* A signal or an unmount is a clean stop; a failed read is not. */
+	rc = err >= 0 ? 0 : 1;
 	if (rc)
 		tfs_log(LOG_ERR, "request loop failed: %s", strerror(-err));
-	fuse_loop_cfg_destroy(loop);
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();

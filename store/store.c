@@ -124,7 +124,7 @@ void store_read_end(struct store *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->map_lock);
 }
 
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
 {
 	for (;;) {
 		MDB_txn *txn;
@@ -144,6 +144,21 @@ int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, cons
 		if (rc)
 			return store_errno(rc, "grow map");
 	}
+}
+
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+{
+	/* LMDB has one writer at a time: with another one in, this one waits. */
+	if ((atomic_fetch_add(&s->writers, 1) > 0 || s->sync_always) && s->before_wait)
+		s->before_wait();
+	int rc = write_txn(s, fn, arg, need, what);
+	atomic_fetch_sub(&s->writers, 1);
+	return rc;
+}
+
+void store_set_wait_hook(struct store *s, void (*fn)(void))
+{
+	s->before_wait = fn;
 }
 
 /* --- meta counters --- */
@@ -443,6 +458,7 @@ int store_open(struct store **out, const struct store_options *o)
 	s->map_size = o->map_size ? o->map_size : STORE_DEFAULT_MAP_SIZE;
 	if (s->map_size < STORE_MIN_MAP_SIZE)
 		s->map_size = STORE_MIN_MAP_SIZE;
+	s->sync_always = o->sync_always;
 	unsigned flags = MDB_NOTLS | (o->sync_always ? 0 : MDB_NOSYNC);
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
@@ -484,6 +500,8 @@ void store_close(struct store *s)
 
 int store_sync(struct store *s)
 {
+	if (s->before_wait)
+		s->before_wait();
 	return store_errno(mdb_env_sync(s->env, 1), "sync");
 }
 

@@ -40,6 +40,11 @@ void store_close(struct store *s);
 /* Flushes committed transactions to disk (fsync). */
 int store_sync(struct store *s);
 
+/* fn is called on the calling thread just before the store may wait: for
+ * another write transaction to end, or for the disk (a sync). topicfs lets
+ * another thread take requests meanwhile. Set once, before other threads use s. */
+void store_set_wait_hook(struct store *s, void (*fn)(void));
+
 struct store_topic {
 	uint32_t id;
 	char name[STORE_TOPIC_NAME_MAX + 1];

@@ -4,6 +4,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store.h"
 
@@ -25,6 +26,9 @@ struct store {
 	pthread_rwlock_t map_lock;
 	size_t map_size; /* map_lock: written only while held exclusive */
 	int lock_fd;     /* flock(LOCK_EX) on DIR/topicfs.lock, held while open */
+	int sync_always;
+	atomic_int writers;          /* in store_write now, running or waiting */
+	void (*before_wait)(void);   /* see store_set_wait_hook */
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later

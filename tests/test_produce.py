@@ -133,6 +133,39 @@ def test_partial_line_is_held_until_close(mnt):
     assert records(mnt, "t", 0) == [b"complete", b"partial"]
 
 
+def test_partial_line_is_a_record_as_soon_as_close_returns(mount_factory):
+    # close() sends no FLUSH (noflush): the record is made on RELEASE, which
+    # the daemon must handle before anything read after it. sync=always makes
+    # that commit slow (an fdatasync), so a read that overtook it would see
+    # the old end; the reader is another open file, checked right after close.
+    m = mount_factory("sync=always")
+    m.topic("t")
+    end = os.open(m.p("t", "partition-0", "end"), os.O_RDONLY)
+    try:
+        for i in range(60):
+            fd = os.open(m.p("t", "produce"), os.O_WRONLY | os.O_APPEND)
+            os.write(fd, b"p%d" % i)
+            os.close(fd)
+            assert os.pread(end, 64, 0) == b"%d\n" % (i + 1), "after close #%d" % i
+    finally:
+        os.close(end)
+    assert records(m, "t", 0) == [b"p%d" % i for i in range(60)]
+
+
+def test_partial_line_waits_for_the_last_close_of_the_open_file(mnt):
+    # A dup'ed (or inherited) descriptor shares the open file: closing one copy
+    # does not end the line, closing the last one does.
+    mnt.topic("t")
+    fd = os.open(mnt.p("t", "produce"), os.O_WRONLY)
+    os.write(fd, b"hel")
+    fd2 = os.dup(fd)
+    os.close(fd)
+    assert read_file(mnt.p("t", "partition-0", "end")) == "0\n"
+    os.write(fd2, b"lo")
+    os.close(fd2)
+    assert records(mnt, "t", 0) == [b"hello"]
+
+
 def test_partial_line_completed_by_next_write(mnt):
     mnt.topic("t")
     fd = os.open(mnt.p("t", "produce"), os.O_WRONLY)

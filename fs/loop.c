@@ -1,0 +1,137 @@
+/* loop.c — the request loop.
+ *
+ * One worker at a time reads /dev/fuse (it holds `rx`) and handles what it
+ * read itself, then reads the next request: no thread hand-off, no wakeup
+ * per request, which on a small VM costs as much as the request. A handler
+ * about to wait — for LMDB's write lock or for the disk, as the store tells
+ * us through its wait hook — gives up `rx` first, and another worker goes on
+ * reading while it waits.
+ *
+ * Order: closing produce costs no FLUSH round trip (every open sets
+ * noflush), so a writer's held partial line is committed on RELEASE, which the
+ * kernel queues before close() returns. A RELEASE never gives up `rx`, so
+ * whatever is read after it — a reader's lookup, the next writer's write —
+ * sees that record. */
+#include <errno.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logging.h"
+#include "loop.h"
+
+struct loop {
+	struct fuse_session *se;
+	pthread_mutex_t rx; /* the right to read the next request */
+	sem_t finished;     /* posted by each worker that stops */
+	int error;          /* the first failed read (negative errno) */
+};
+
+/* The loop whose rx this thread holds while handling a request, if it may
+ * give it up (not during a RELEASE). */
+static _Thread_local struct loop *holding;
+
+void tfs_loop_before_wait(void)
+{
+	struct loop *l = holding;
+	if (l) {
+		holding = NULL;
+		pthread_mutex_unlock(&l->rx);
+	}
+}
+
+static void unlock_rx(void *arg)
+{
+	pthread_mutex_unlock(arg);
+}
+
+/* Waits for the next request, rx held. */
+static int receive(struct loop *l, struct fuse_buf *buf)
+{
+	int res;
+	/* Stopping cancels the workers; only this wait may be cut short. */
+	pthread_cleanup_push(unlock_rx, &l->rx);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	res = fuse_session_receive_buf(l->se, buf);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_pop(0);
+	return res;
+}
+
+static int is_release(const struct fuse_buf *buf, int size)
+{
+	const struct fuse_in_header *h = buf->mem;
+	return !(buf->flags & FUSE_BUF_IS_FD) && (size_t)size >= sizeof *h &&
+	       h->opcode == FUSE_RELEASE;
+}
+
+static void *worker(void *arg)
+{
+	struct loop *l = arg;
+	struct fuse_buf buf;
+	int locked = 0;
+	memset(&buf, 0, sizeof buf);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	while (!fuse_session_exited(l->se)) {
+		if (!locked)
+			pthread_mutex_lock(&l->rx);
+		locked = 1;
+		int res = receive(l, &buf);
+		if (res == -EINTR)
+			continue;
+		if (res <= 0) {
+			if (res < 0 && !fuse_session_exited(l->se)) {
+				l->error = res;
+				fuse_session_exit(l->se);
+			}
+			break;
+		}
+		int ordered = is_release(&buf, res);
+		holding = ordered ? NULL : l;
+		fuse_session_process_buf(l->se, &buf);
+		/* Still ours unless the handler waited (see tfs_loop_before_wait). */
+		locked = ordered || holding == l;
+		holding = NULL;
+	}
+	if (locked)
+		pthread_mutex_unlock(&l->rx);
+	free(buf.mem);
+	sem_post(&l->finished);
+	return NULL;
+}
+
+int tfs_loop_run(struct fuse_session *se, unsigned workers)
+{
+	struct loop l = {.se = se};
+	pthread_t *t = calloc(workers, sizeof *t);
+	unsigned started = 0;
+	int err = t ? 0 : -ENOMEM;
+
+	pthread_mutex_init(&l.rx, NULL);
+	sem_init(&l.finished, 0, 0);
+	for (; !err && started < workers; started++) {
+		int rc = pthread_create(&t[started], NULL, worker, &l);
+		if (rc) {
+			tfs_log(LOG_ERR, "cannot start a request worker: %s", strerror(rc));
+			err = -rc;
+			fuse_session_exit(se);
+			break;
+		}
+	}
+	/* Until a signal or the unmount stops the session (sem_wait is interruptible). */
+	if (started > 0)
+		while (!fuse_session_exited(se))
+			sem_wait(&l.finished);
+	for (unsigned i = 0; i < started; i++)
+		pthread_cancel(t[i]);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (!err)
+		err = l.error;
+	sem_destroy(&l.finished);
+	pthread_mutex_destroy(&l.rx);
+	free(t);
+	return err;
+}

@@ -1,0 +1,15 @@
+/* loop.h — the request loop (see loop.c for why it is not libfuse's). */
+#ifndef TOPICFS_LOOP_H
+#define TOPICFS_LOOP_H
+
+#include "tfs.h"
+
+/* Handles requests with `workers` threads until the session exits (a signal
+ * or the unmount). Returns 0, or a negative errno if reading a request failed. */
+int tfs_loop_run(struct fuse_session *se, unsigned workers);
+
+/* A handler is about to wait (the store's wait hook): let another worker read
+ * requests meanwhile. Does nothing outside a worker or during a RELEASE. */
+void tfs_loop_before_wait(void);
+
+#endif
