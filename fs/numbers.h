@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* Canonical decimal ("0", "17"; no sign, no leading zero, no blanks) to *out.
- * EINVAL otherwise, ERANGE past UINT64_MAX. */
+ * EINVAL for anything else, whatever its length; ERANGE for a canonical
+ * number past UINT64_MAX. *out is set only on success. */
 int tfs_parse_u64(const char *s, uint64_t *out);
 
 #endif

@@ -5,6 +5,7 @@ import ctypes
 import errno
 import os
 import random
+import subprocess
 
 import pytest
 
@@ -107,6 +108,36 @@ def test_offset_names_with_huge_and_signed_numbers_are_enoent(mnt):
         assert errno_of(os.stat, os.path.join(base, name)) == errno.ENOENT, name
         assert errno_of(open, os.path.join(base, name)) == errno.ENOENT, name
     assert read_file(os.path.join(base, "offset-0")) == "a"
+
+
+@pytest.fixture(scope="module")
+def parse_u64(tmp_path_factory):
+    """fs/numbers.c's tfs_parse_u64, built alone into a library: (errno, value)."""
+    src = os.path.join(os.path.dirname(__file__), "..", "fs", "numbers.c")
+    lib = str(tmp_path_factory.mktemp("numbers") / "libnumbers.so")
+    r = subprocess.run(["cc", "-std=c11", "-shared", "-fPIC", "-o", lib, src],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot build fs/numbers.c: {r.stderr}")
+    fn = ctypes.CDLL(lib).tfs_parse_u64
+    fn.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64)]
+
+    def parse(text):
+        v = ctypes.c_uint64(12345)
+        return fn(text.encode(), ctypes.byref(v)), v.value
+    return parse
+
+
+@pytest.mark.parametrize("text", ["9" * 23 + "x", "1" * 20 + " ", "18446744073709551616-",
+                                  "9" * 200 + "\x01", "1" * 19 + "x"])
+def test_numbers_with_garbage_are_einval_whatever_their_length(parse_u64, text):
+    assert parse_u64(text) == (errno.EINVAL, 12345)
+
+
+def test_numbers_too_big_are_erange_and_the_largest_parses(parse_u64):
+    assert parse_u64("18446744073709551615") == (0, 2**64 - 1)
+    assert parse_u64("18446744073709551616") == (errno.ERANGE, 12345)
+    assert parse_u64("9" * 200) == (errno.ERANGE, 12345)
 
 
 # --- config values ---
