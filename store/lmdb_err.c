@@ -1,6 +1,7 @@
 /* lmdb_err.c — the one place LMDB return codes become errnos. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 
 #include "store_int.h"
 
@@ -25,4 +26,23 @@ int store_corrupt(const char *what, uint32_t gpid)
 {
 	fprintf(stderr, "store: %s: partition gpid %u: stored data is inconsistent\n", what, gpid);
 	return EIO;
+}
+
+/* Below this much free space an EIO from a commit is taken for a full disk. */
+#define FULL_DISK_SLACK ((uint64_t)1 << 20)
+
+int store_commit_errno(struct store *s, int rc, size_t need, const char *what)
+{
+	/* mdb_page_flush turns a short pwrite, which is how a filling disk
+	 * answers, into EIO; only a write that got no byte at all keeps its
+	 * ENOSPC. Judge by the room left where the data lives. */
+	if (rc == EIO) {
+		struct statvfs st;
+		uint64_t want = need > FULL_DISK_SLACK ? need : FULL_DISK_SLACK;
+		if (fstatvfs(s->lock_fd, &st) == 0 && (uint64_t)st.f_bavail * st.f_frsize < want)
+			rc = ENOSPC;
+	}
+	if (rc == ENOSPC)
+		fprintf(stderr, "store: %s: the data directory's disk is full\n", what);
+	return store_errno(rc, what);
 }

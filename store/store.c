@@ -133,11 +133,14 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 		if (rc)
 			return store_errno(rc, what);
 		rc = fn(s, txn, arg);
-		if (rc == 0)
+		int committing = rc == 0;
+		if (committing)
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
 		pthread_rwlock_unlock(&s->map_lock);
+		if (committing && rc != MDB_MAP_FULL)
+			return store_commit_errno(s, rc, need, what);
 		if (rc != MDB_MAP_FULL)
 			return store_errno(rc, what);
 		rc = map_grow(s, seen, need);

@@ -73,6 +73,9 @@ struct store_part_rec {
  * through, MDB_NOTFOUND is ENOENT, MDB_MAP_FULL (only seen when growing
  * failed) is ENOSPC, anything else is logged with `what` and becomes EIO. */
 int store_errno(int rc, const char *what);
+/* store_errno for a failed mdb_txn_commit: EIO while the data directory's
+ * filesystem has less than `need` bytes (at least 1 MiB) free is ENOSPC. */
+int store_commit_errno(struct store *s, int rc, size_t need, const char *what);
 /* Logs that partition gpid's stored data contradicts itself; returns EIO. */
 int store_corrupt(const char *what, uint32_t gpid);
 
