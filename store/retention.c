@@ -11,6 +11,8 @@
 struct retain_args {
 	uint32_t gpid;
 	int64_t now_ms;
+	int purge;        /* delete every batch, whatever the config */
+	int limit;        /* batches per txn */
 	uint64_t deleted; /* out: records deleted by this txn */
 	int more;         /* out: stopped at the per-txn limit */
 };
@@ -42,19 +44,19 @@ static int retain_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (rc)
 		return rc == MDB_NOTFOUND ? 0 : rc; /* deleted meanwhile: nothing to do */
 
-	int by_time = t.retention_ms >= 0;
+	int by_time = t.retention_ms >= 0 && !a->purge;
 	int64_t cutoff = INT64_MIN; /* records older than this go */
 	if (by_time && a->now_ms >= INT64_MIN + t.retention_ms)
 		cutoff = a->now_ms - t.retention_ms;
-	int by_size = t.retention_bytes >= 0;
-	uint64_t keep = (uint64_t)t.retention_bytes;
+	int by_size = t.retention_bytes >= 0 || a->purge;
+	uint64_t keep = a->purge ? 0 : (uint64_t)t.retention_bytes;
 	uint64_t start_offset = p.start_offset;
 
 	MDB_cursor *c;
 	if ((rc = mdb_cursor_open(txn, s->batches, &c)))
 		return rc;
 	for (int n = 0;; n++) {
-		if (n == RETAIN_BATCHES_PER_TXN) {
+		if (n == a->limit) {
 			a->more = 1;
 			break;
 		}
@@ -117,16 +119,32 @@ static int retain_txn(struct store *s, MDB_txn *txn, void *arg)
 	return store_part_put_rec(s, txn, a->gpid, &p);
 }
 
-static int retain_partition(struct store *s, uint32_t gpid, int64_t now_ms, uint64_t *deleted)
+/* Runs retain_txn until it is done. Deleting must work on a full disk: on
+ * ENOSPC the space reserve goes first, then the transactions get smaller
+ * (fewer pages to copy), down to one batch. */
+static int retain_partition(struct store *s, struct retain_args *a, uint64_t *deleted)
 {
-	struct retain_args a = {.gpid = gpid, .now_ms = now_ms};
-	do {
-		int rc = store_write(s, retain_txn, &a, 1 << 20, "retention");
+	a->limit = RETAIN_BATCHES_PER_TXN;
+	for (;;) {
+		int rc = store_write_freeing(s, retain_txn, a, 1 << 20,
+					     a->purge ? "delete topic" : "retention");
+		if (rc == ENOSPC && a->limit > 1) {
+			a->limit /= 2;
+			continue;
+		}
 		if (rc)
 			return rc;
-		*deleted += a.deleted;
-	} while (a.more);
-	return 0;
+		*deleted += a->deleted;
+		if (!a->more)
+			return 0;
+	}
+}
+
+int store_purge_partition(struct store *s, uint32_t gpid)
+{
+	struct retain_args a = {.gpid = gpid, .purge = 1};
+	uint64_t deleted = 0;
+	return retain_partition(s, &a, &deleted);
 }
 
 int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted)
@@ -135,6 +153,7 @@ int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted)
 	struct store_topic t;
 	uint32_t after = 0;
 	int rc;
+	store_reserve_make(s); /* again, if a full disk took it and there is room now */
 	while ((rc = store_topic_next(s, after, &t)) == 0) {
 		after = t.id;
 		if (t.config.retention_ms < 0 && t.config.retention_bytes < 0)
@@ -142,8 +161,9 @@ int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted)
 		for (uint32_t i = 0; i < t.config.partitions && rc == 0; i++) {
 			struct store_partition p;
 			rc = store_partition_find(s, t.id, i, &p);
+			struct retain_args a = {.gpid = p.gpid, .now_ms = now_ms};
 			if (rc == 0)
-				rc = retain_partition(s, p.gpid, now_ms, &total);
+				rc = retain_partition(s, &a, &total);
 			else if (rc == ENOENT)
 				rc = 0; /* topic deleted meanwhile */
 		}

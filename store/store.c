@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,6 +157,82 @@ int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, cons
 		s->before_wait();
 	int rc = write_txn(s, fn, arg, need, what);
 	atomic_fetch_sub(&s->writers, 1);
+	return rc;
+}
+
+/* --- the space reserve: room to delete in when the disk is full ---
+ *
+ * LMDB never updates in place: even a delete writes new copies of the pages
+ * it touches, so on a full disk nothing could be deleted, not even to make
+ * room. DIR/topicfs.reserve holds a little disk space (1/32 of the disk,
+ * 256 KiB .. 8 MiB) for that moment: a delete that fails with ENOSPC removes
+ * it and tries again. Deletes also go in bounded transactions
+ * (store_purge_partition), so that room suffices for a topic of any size.
+ * Retention runs make it again once the disk has room. Appends never use it. */
+
+#define RESERVE_MIN ((size_t)256 << 10)
+#define RESERVE_MAX ((size_t)8 << 20)
+
+static int reserve_path(struct store *s, char *path, size_t size)
+{
+	return snprintf(path, size, "%s/topicfs.reserve", s->dir) < (int)size ? 0 : ENAMETOOLONG;
+}
+
+static void reserve_size(struct store *s)
+{
+	struct statvfs st;
+	if (fstatvfs(s->lock_fd, &st) != 0)
+		return;
+	uint64_t size = (uint64_t)st.f_blocks * st.f_frsize / 32;
+	if (size < RESERVE_MIN)
+		size = RESERVE_MIN;
+	if (size > RESERVE_MAX)
+		size = RESERVE_MAX;
+	s->reserve_size = (size_t)size & ~(size_t)0xffff;
+}
+
+void store_reserve_make(struct store *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct statvfs vfs;
+	if (!s->reserve_size || reserve_path(s, path, sizeof(path)))
+		return;
+	if (stat(path, &st) == 0 && (uint64_t)st.st_blocks * 512 >= s->reserve_size)
+		return;
+	/* Only with room to spare: taking the last free bytes would fail the
+	 * very writes the reserve is there to let through afterwards. */
+	if (fstatvfs(s->lock_fd, &vfs) != 0 ||
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * (uint64_t)s->reserve_size)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	int err = posix_fallocate(fd, 0, (off_t)s->reserve_size);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "store: %s: cannot reserve %zu bytes: %s\n", path, s->reserve_size,
+			strerror(err));
+		unlink(path);
+	}
+}
+
+/* 0 when the reserve was there and is now given back to the disk. */
+static int reserve_release(struct store *s)
+{
+	char path[PATH_MAX];
+	if (reserve_path(s, path, sizeof(path)) || unlink(path) != 0)
+		return ENOENT;
+	fprintf(stderr, "store: the disk is full: released %s to delete in\n", path);
+	return 0;
+}
+
+int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
+			const char *what)
+{
+	int rc = store_write(s, fn, arg, need, what);
+	if (rc == ENOSPC && reserve_release(s) == 0)
+		rc = store_write(s, fn, arg, need, what);
 	return rc;
 }
 
@@ -457,6 +534,11 @@ int store_open(struct store **out, const struct store_options *o)
 	rc = dir_lock(o->dir, &s->lock_fd);
 	if (rc)
 		goto fail;
+	s->dir = strdup(o->dir);
+	if (!s->dir) {
+		rc = ENOMEM;
+		goto fail;
+	}
 
 	s->map_size = o->map_size ? o->map_size : STORE_DEFAULT_MAP_SIZE;
 	if (s->map_size < STORE_MIN_MAP_SIZE)
@@ -474,6 +556,8 @@ int store_open(struct store **out, const struct store_options *o)
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
 	if (rc)
 		goto fail;
+	reserve_size(s);
+	store_reserve_make(s);
 	*out = s;
 	return 0;
 
@@ -483,6 +567,7 @@ fail:
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	free(s->dir);
 	free(s);
 	return rc;
 }
@@ -498,6 +583,7 @@ void store_close(struct store *s)
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	free(s->dir);
 	free(s);
 }
 
@@ -602,6 +688,10 @@ int store_topic_set_owner(struct store *s, uint32_t topic_id, uint32_t uid, uint
 	return store_write(s, topic_owner_txn, &a, 4096, "set topic owner");
 }
 
+/* A partition holding more than this is emptied before its topic is deleted. */
+#define PURGE_RECORDS 1024
+#define PURGE_BYTES ((uint64_t)1 << 20)
+
 /* Deletes every key of db that starts with the 4-byte big-endian gpid. */
 static int delete_gpid_range(MDB_txn *txn, MDB_dbi dbi, uint32_t gpid)
 {
@@ -624,10 +714,15 @@ static int delete_gpid_range(MDB_txn *txn, MDB_dbi dbi, uint32_t gpid)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+struct topic_delete_args {
+	const char *name;
+	uint32_t id; /* the topic the name had when the delete began */
+};
+
 static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 {
-	const char *name = arg;
-	MDB_val k = {strlen(name), (void *)name}, d;
+	struct topic_delete_args *a = arg;
+	MDB_val k = {strlen(a->name), (void *)a->name}, d;
 	int rc = mdb_get(txn, s->topic_names, &k, &d);
 	if (rc)
 		return rc;
@@ -635,6 +730,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (d.mv_size != sizeof(id))
 		return EIO;
 	memcpy(&id, d.mv_data, sizeof(id));
+	if (id != a->id)
+		return ENOENT; /* deleted and made again meanwhile: not ours to delete */
 	struct store_topic_rec rec;
 	if ((rc = store_topic_get_rec(s, txn, id, &rec)))
 		return rc == MDB_NOTFOUND ? EIO : rc;
@@ -667,8 +764,25 @@ int store_topic_delete(struct store *s, const char *name)
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_valid(name, len))
 		return ENOENT;
-	/* Deleting frees pages, but copy-on-write still needs some room. */
-	return store_write(s, topic_delete_txn, (void *)name, 1 << 20, "delete topic");
+	struct store_topic t;
+	int rc = store_topic_by_name(s, name, &t);
+	if (rc)
+		return rc;
+	/* The records of big partitions go first, a bounded transaction at a
+	 * time (see the space reserve); the rest, and the topic, in one. */
+	for (uint32_t i = 0; i < t.config.partitions; i++) {
+		struct store_partition p;
+		rc = store_partition_find(s, t.id, i, &p);
+		if (rc)
+			return rc;
+		if (p.end_offset - p.start_offset > PURGE_RECORDS ||
+		    p.end_pos - p.start_pos > PURGE_BYTES) {
+			if ((rc = store_purge_partition(s, p.gpid)))
+				return rc;
+		}
+	}
+	struct topic_delete_args a = {name, t.id};
+	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
 }
 
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out)

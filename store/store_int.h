@@ -27,6 +27,8 @@ struct store {
 	size_t map_size; /* map_lock: written only while held exclusive */
 	int lock_fd;     /* flock(LOCK_EX) on DIR/topicfs.lock, held while open */
 	int sync_always;
+	char *dir;                   /* the data directory */
+	size_t reserve_size;         /* of DIR/topicfs.reserve, from the disk's size */
 	atomic_int writers;          /* in store_write now, running or waiting */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
 };
@@ -91,6 +93,15 @@ typedef int (*store_write_fn)(struct store *s, MDB_txn *txn, void *arg);
  * Returns 0 or an errno. */
 int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
 
+/* store_write for deletes, which must work on a full disk: on ENOSPC it
+ * gives up the space reserve (see store_reserve_make) and tries once more. */
+int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
+			const char *what);
+
+/* Creates DIR/topicfs.reserve, reserve_size bytes allocated on disk, if it is
+ * missing and the disk has room for it twice over. Quiet on failure. */
+void store_reserve_make(struct store *s);
+
 /* A read transaction holding map_lock shared; end it with store_read_end. */
 int store_read_begin(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
@@ -112,6 +123,13 @@ int store_part_gpid(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t i
 		    uint32_t *gpid);
 
 void store_rec_to_config(const struct store_topic_rec *rec, struct store_config *cfg);
+
+/* --- retention.c --- */
+
+/* Deletes all of partition gpid's batches, oldest first, in transactions of
+ * bounded size (start advances as retention would), so deleting a big topic
+ * on a full disk needs only a few free pages at a time. */
+int store_purge_partition(struct store *s, uint32_t gpid);
 
 /* --- config.c --- */
 

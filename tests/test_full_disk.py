@@ -121,8 +121,6 @@ def test_full_disk_keeps_stored_data_and_recovers_when_space_is_freed(disk_mount
     check_filler()
 
 
-@pytest.mark.xfail(reason="rmdir on a full disk fails with ENOSPC: deleting needs new "
-                   "copy-on-write pages, so a full disk cannot be freed from inside", strict=True)
 def test_rmdir_frees_space_on_a_full_disk(disk_mount):
     m = disk_mount
     m.topic("keep")
@@ -135,6 +133,23 @@ def test_rmdir_frees_space_on_a_full_disk(disk_mount):
     write_file(m.p("keep", "produce"), "after-rmdir\n")
     assert read_file(m.p("keep", "partition-0", "log")) == "kept\nafter-rmdir\n"
 
+
+def test_space_reserve_is_given_up_to_delete_and_made_again(disk_mount, small_disk):
+    m = disk_mount
+    reserve = os.path.join(m.data, "topicfs.reserve")
+    assert os.path.getsize(reserve) >= 256 << 10
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (1 << 20))
+    m.topic("filler")
+    for size in (65000, 512 << 10, 4096, 100, 2):
+        _, err = fill(m, "filler", b"f" * (size - 1) + b"\n")
+        assert err in FULL
+    assert os.path.exists(reserve), "appends must not use the reserve"
+    os.rmdir(m.p("filler"))
+    assert not os.path.exists(reserve), "rmdir on a full disk deletes in the reserve's room"
+    ballast.unlink()  # room again: the next retention run makes the reserve again
+    wait_for(lambda: os.path.exists(reserve), what="the reserve to be made again")
+    assert m.proc.poll() is None
 
 def test_retention_frees_space_on_a_full_disk(disk_mount):
     m = disk_mount

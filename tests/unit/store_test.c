@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "check.h"
 #include "store.h"
 
@@ -1049,6 +1051,53 @@ static void test_topic_owner_is_stored_and_survives_reopen(void)
 	fx_done(&f);
 }
 
+/* Entries of one of the store's LMDB databases, read with the store closed. */
+static size_t db_entries(const char *dir, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	CHECK_OK(mdb_env_open(env, dir, MDB_RDONLY, 0644));
+	CHECK_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+	CHECK_OK(mdb_dbi_open(txn, db, 0, &dbi));
+	CHECK_OK(mdb_stat(txn, dbi, &st));
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return st.ms_entries;
+}
+
+static void test_big_topic_delete_leaves_no_batches(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct stat st;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/topicfs.reserve", f.dir);
+	CHECK(stat(path, &st) == 0 && st.st_blocks * 512 >= 256 << 10,
+	      "open keeps a space reserve for deleting on a full disk");
+
+	uint32_t big = new_topic(&f, "big", 2);
+	uint32_t other = new_topic(&f, "other", 1);
+	CHECK_OK(append_text(&f, other, NULL, "stays"));
+	/* One batch per append: over a thousand per partition, deleted in steps. */
+	for (int i = 0; i < 3000; i++)
+		CHECK_OK(append_text(&f, big, NULL, "some record"));
+	CHECK(part_of(&f, big, 1).end_offset == 1500, "appended");
+	CHECK_OK(store_topic_delete(f.s, "big"));
+	CHECK_RC(store_topic_by_name(f.s, "big", NULL), ENOENT);
+	CHECK(part_of(&f, other, 0).end_offset == 1, "the other topic is kept");
+	struct got g = view(&f, gpid_of(&f, other, 0), 0);
+	CHECK(value_is(&g, "stays"), "other topic's record");
+	store_close(f.s);
+	f.s = NULL;
+	CHECK(db_entries(f.dir, "batches") == 1 && db_entries(f.dir, "positions") == 1,
+	      "the deleted topic's batches are all gone");
+	fx_done(&f);
+}
+
 static const struct test tests[] = {
 	T(murmur2_matches_kafka),
 	T(partition_for_key_is_to_positive_mod),
@@ -1077,6 +1126,7 @@ static const struct test tests[] = {
 	T(map_grows_by_itself),
 	T(concurrent_appends_and_reads_while_map_grows),
 	T(topic_owner_is_stored_and_survives_reopen),
+	T(big_topic_delete_leaves_no_batches),
 };
 
 int main(int argc, char **argv)
