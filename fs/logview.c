@@ -13,6 +13,11 @@
  * retained start reads NUL bytes, like a punched hole: they hold no newline,
  * so `tail -n` reading backwards runs on to position 0, where the handle
  * rebases and prints the retained records.
+ *
+ * A read that stops in the middle of a record keeps a copy of the rest of that
+ * record with the handle (the carry). If retention removes the record before
+ * the reader reads on, the reader gets the rest from the copy and then skips
+ * ahead as above: it never sees a record's head glued to another record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,7 +40,82 @@ void tfs_logview_free(struct tfs_logview *v)
 	if (!v)
 		return;
 	pthread_mutex_destroy(&v->lock);
+	free(v->carry);
 	free(v);
+}
+
+/* Records whose rest is longer than this are not carried: a reader stopped
+ * in one can still lose its rest to retention (default max.message.bytes). */
+#define CARRY_MAX ((size_t)1 << 20)
+
+struct tfs_logview_carry {
+	uint64_t pos; /* absolute log position of data[0] */
+	size_t len;   /* up to and including the record's '\n' */
+	char data[];
+};
+
+/* 1 when c holds the log byte at absolute position at (v->lock held). */
+static int carry_covers(const struct tfs_logview_carry *c, uint64_t at)
+{
+	return c && c->pos <= at && at - c->pos < c->len;
+}
+
+struct carry_find {
+	int boundary;                   /* out: the byte before the position is '\n' */
+	struct tfs_logview_carry *carry; /* out: the record's rest, if it was in view */
+};
+
+/* Gets the view from one byte before the position: that byte says whether
+ * the position starts a record; if not, the record's rest runs to the next
+ * '\n', which a record never puts past its own batch: the same piece. */
+static int carry_find_fn(const struct iovec *iov, int count, void *arg)
+{
+	struct carry_find *cf = arg;
+	if (count == 0 || iov[0].iov_len == 0)
+		return 0;
+	const char *b = iov[0].iov_base;
+	if (b[0] == '\n') {
+		cf->boundary = 1;
+		return 0;
+	}
+	const char *nl = memchr(b + 1, '\n', iov[0].iov_len - 1);
+	if (!nl)
+		return 0;
+	size_t len = (size_t)(nl - b); /* from b + 1, the '\n' included */
+	cf->carry = malloc(sizeof(*cf->carry) + len);
+	if (cf->carry) {
+		cf->carry->len = len;
+		memcpy(cf->carry->data, b + 1, len);
+	}
+	return 0;
+}
+
+/* Makes v's carry the rest of the record a read ending at absolute position
+ * at stops in, or none when at starts a record. Looks a little ahead first,
+ * more only for long records, to keep reads of small records cheap. */
+static void carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
+{
+	static const size_t look[] = {512, 64 << 10, CARRY_MAX};
+	pthread_mutex_lock(&v->lock);
+	int known = carry_covers(v->carry, at) || (v->carry && v->carry->pos + v->carry->len == at);
+	pthread_mutex_unlock(&v->lock);
+	if (known || at == 0)
+		return;
+	struct carry_find cf = {0, NULL};
+	for (size_t i = 0; i < sizeof(look) / sizeof(look[0]); i++) {
+		if (store_log_view(s, v->gpid, at - 1, look[i] + 1, carry_find_fn, &cf) != 0 ||
+		    cf.boundary || cf.carry)
+			break;
+	}
+	if (cf.carry)
+		cf.carry->pos = at;
+	else if (!cf.boundary)
+		return; /* removed already, or too long to carry: keep what we have */
+	pthread_mutex_lock(&v->lock);
+	struct tfs_logview_carry *old = v->carry;
+	v->carry = cf.carry;
+	pthread_mutex_unlock(&v->lock);
+	free(old);
 }
 
 /* A hole is served from this many zero bytes at most per read: a short read. */
@@ -88,6 +168,25 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 			return err;
 		pthread_mutex_lock(&v->lock);
 		int onward = v->based && pos == v->next;
+		uint64_t at = pos + v->shift;
+		if (onward && at < p.start_pos && size && carry_covers(v->carry, at)) {
+			/* Retention removed the record this reader is in the middle
+			 * of: finish it from the copy; the next read skips ahead. */
+			struct tfs_logview_carry *c = v->carry;
+			size_t n = c->len - (size_t)(at - c->pos);
+			if (n > size)
+				n = size;
+			struct iovec one = {malloc(n), n};
+			if (one.iov_base)
+				memcpy(one.iov_base, c->data + (at - c->pos), n);
+			pthread_mutex_unlock(&v->lock);
+			if (!one.iov_base)
+				return ENOMEM;
+			struct emit_state e = {emit, arg, v, pos, 0};
+			err = emit_now(&e, &one, 1);
+			free(one.iov_base);
+			return err;
+		}
 		if (pos == 0 || !v->based || (onward && pos + v->shift < p.start_pos)) {
 			v->shift = pos < p.start_pos ? p.start_pos - pos : 0;
 			v->based = 1;
@@ -108,6 +207,9 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		}
 		if (e.hole == size || e.hole == HOLE_MAX)
 			return emit_with_hole(NULL, 0, &e);
+		/* Before the reply, which may end the handle's life. */
+		if (abs + size < p.end_pos)
+			carry_take(s, v, abs + size);
 		err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole, &e);
 		if (err != ERANGE)
 			return err;

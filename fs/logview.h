@@ -9,12 +9,15 @@
 
 #include "store.h"
 
+struct tfs_logview_carry;
+
 struct tfs_logview {
-	pthread_mutex_t lock; /* guards based and shift */
+	pthread_mutex_t lock; /* guards based, shift, next and carry */
 	uint32_t gpid;
 	int based;            /* shift is decided */
 	uint64_t shift;       /* added to every read position of this handle */
 	uint64_t next;        /* the position after this handle's last read */
+	struct tfs_logview_carry *carry; /* the rest of the record a read stopped in */
 };
 
 struct tfs_logview *tfs_logview_new(uint32_t gpid);
