@@ -42,17 +42,26 @@ void tfs_loop_before_wait(void)
 	}
 }
 
-static void unlock_rx(void *arg)
+struct receiving {
+	struct loop *l;
+	struct fuse_buf *buf;
+};
+
+/* A worker cancelled while it waits for a request: let the next one read. */
+static void cancelled(void *arg)
 {
-	pthread_mutex_unlock(arg);
+	struct receiving *r = arg;
+	free(r->buf->mem);
+	pthread_mutex_unlock(&r->l->rx);
 }
 
 /* Waits for the next request, rx held. */
 static int receive(struct loop *l, struct fuse_buf *buf)
 {
+	struct receiving r = {l, buf};
 	int res;
 	/* Stopping cancels the workers; only this wait may be cut short. */
-	pthread_cleanup_push(unlock_rx, &l->rx);
+	pthread_cleanup_push(cancelled, &r);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 	res = fuse_session_receive_buf(l->se, buf);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
