@@ -3,11 +3,17 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "housekeeping.h"
 #include "logging.h"
 #include "tfs.h"
+
+/* Above this many bytes of the store's file mapped, unmap them (store_unmap_pages). */
+#define RESIDENT_FILE_MAX ((uint64_t)32 << 20)
 
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -20,6 +26,20 @@ static int64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Pages of the store's file mapped in this process, from /proc/self/statm
+ * ("shared": file-backed resident pages); 0 if unknown. */
+static uint64_t file_pages(void)
+{
+	unsigned long long size, resident, shared = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu %llu", &size, &resident, &shared) != 3)
+		shared = 0;
+	fclose(f);
+	return shared;
 }
 
 static void *loop(void *arg)
@@ -47,6 +67,10 @@ static void *loop(void *arg)
 		int err;
 		if (tfs.opt.sync == TFS_SYNC_INTERVAL && (err = store_sync(tfs.store)) != 0)
 			tfs_log(LOG_ERR, "periodic sync failed: %s", strerror(err));
+		/* Offset reads, listings and retention touch map pages too; log
+		 * reads unmap theirs by themselves. */
+		if (file_pages() * (uint64_t)sysconf(_SC_PAGESIZE) > RESIDENT_FILE_MAX)
+			store_unmap_pages(tfs.store);
 		if (mono_ms() >= next_retention) {
 			uint64_t deleted = 0;
 			err = store_retention_run(tfs.store, store_now_ms(), &deleted);

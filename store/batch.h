@@ -9,7 +9,7 @@
 
 /* A batch gets records while data + keys + per-record arrays fit in this many
  * bytes; a single larger record gets a batch of its own. */
-#define STORE_BATCH_TARGET (64 * 1024)
+#define STORE_BATCH_TARGET (1024 * 1024)
 
 struct store_batch {
 	uint32_t count;

@@ -159,10 +159,15 @@ int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, st
 	if (rc)
 		return rc;
 	rc = log_view_txn(s, txn, gpid, pos, size, iov, &count);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = fn(iov, count, arg);
-	else
+		size_t bytes = 0;
+		for (int i = 0; i < count; i++)
+			bytes += iov[i].iov_len;
+		store_count_mapped_read(s, bytes);
+	} else {
 		rc = store_errno(rc, "read log");
+	}
 	store_read_end(s, txn);
 	return rc;
 }

@@ -63,6 +63,7 @@ static int map_refresh(struct store *s)
 	int rc = mdb_env_info(s->env, &info);
 	if (rc == 0)
 		s->map_size = info.me_mapsize;
+	store_map_locate(s);
 	return rc;
 }
 

@@ -40,6 +40,12 @@ void store_close(struct store *s);
 /* Flushes committed transactions to disk (fsync). */
 int store_sync(struct store *s);
 
+/* Reads leave the pages they touch mapped in the process (reads are zero-copy
+ * views of the map): this unmaps them, so the resident size does not grow
+ * with the data read. They stay in the page cache. Log views do it by
+ * themselves every few tens of MiB; call it now and then for the rest. */
+void store_unmap_pages(struct store *s);
+
 /* fn is called on the calling thread just before the store may wait: for
  * another write transaction to end, or for the disk (a sync). topicfs lets
  * another thread take requests meanwhile. Set once, before other threads use s. */

@@ -30,6 +30,9 @@ struct store {
 	char *dir;                   /* the data directory */
 	size_t reserve_size;         /* of DIR/topicfs.reserve, from the disk's size */
 	atomic_int writers;          /* in store_write now, running or waiting */
+	void *map_addr;              /* the map, where resident.c found it (map_lock) */
+	size_t map_len;
+	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
 };
 
@@ -68,6 +71,15 @@ struct store_part_rec {
 	uint64_t end_pos;
 	int64_t last_append_ms;
 };
+
+/* --- resident.c --- */
+
+/* Log reads unmap the map's pages after this many bytes (see resident.c). */
+#define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
+/* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
+void store_map_locate(struct store *s);
+/* Counts bytes a log read viewed in the map; unmaps its pages past the limit. */
+void store_count_mapped_read(struct store *s, size_t bytes);
 
 /* --- lmdb_err.c --- */
 

@@ -1,0 +1,64 @@
+/* resident.c — keeps the daemon's resident size from growing with the data.
+ *
+ * Reads use LMDB's map directly (no copies), so every page a read touches stays
+ * mapped in this process and counts in its RSS: a `cat` of a 1 GB log would
+ * leave 1 GB resident. Unmapping them (MADV_DONTNEED on the shared, read-only
+ * map) costs nothing but a later fault: the pages stay in the kernel's page
+ * cache. */
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "store_int.h"
+
+/* LMDB does not say where it mapped the file (mdb_env_info's me_mapaddr is
+ * only the MDB_FIXEDMAP address): find the mapping of data.mdb's inode. */
+void store_map_locate(struct store *s)
+{
+	struct stat st;
+	mdb_filehandle_t fd;
+	s->map_addr = NULL;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		uintptr_t start, end;
+		unsigned long long off, ino;
+		unsigned maj, min;
+		if (sscanf(line, "%lx-%lx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min,
+			   &ino) == 6 &&
+		    ino == (unsigned long long)st.st_ino && off == 0 &&
+		    makedev(maj, min) == st.st_dev) {
+			s->map_addr = (void *)start;
+			s->map_len = end - start;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void unmap_locked(struct store *s)
+{
+	if (s->map_addr)
+		madvise(s->map_addr, s->map_len, MADV_DONTNEED);
+	atomic_store(&s->mapped_reads, 0);
+}
+
+void store_unmap_pages(struct store *s)
+{
+	pthread_rwlock_rdlock(&s->map_lock);
+	unmap_locked(s);
+	pthread_rwlock_unlock(&s->map_lock);
+}
+
+void store_count_mapped_read(struct store *s, size_t bytes)
+{
+	/* Called inside a read txn: map_lock is held shared, the map stays put. */
+	if (atomic_fetch_add(&s->mapped_reads, bytes) + bytes >= STORE_MAPPED_READS_MAX)
+		unmap_locked(s);
+}
