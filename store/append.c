@@ -89,8 +89,10 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 		const struct store_record_in *r = &a->recs[i];
 		if (r->key)
 			a->part[i] = store_partition_for_key(r->key, r->key_len, t.partitions);
-		else
+		else if (t.partitions > 1)
 			a->part[i] = (uint32_t)(cursor++ % t.partitions);
+		else
+			a->part[i] = 0; /* the cursor stays: no topic record to rewrite */
 		a->first[a->part[i] + 1]++;
 	}
 	for (uint32_t p = 0; p < t.partitions; p++)
