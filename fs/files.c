@@ -8,6 +8,7 @@
 #include "handles.h"
 #include "inode.h"
 #include "logging.h"
+#include "logpoll.h"
 #include "logview.h"
 #include "produce.h"
 #include "tfs.h"
@@ -67,6 +68,11 @@ static int file_open(struct fuse_file_info *fi, uint32_t topic_id, struct tfs_pr
 	return 0;
 }
 
+struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
+{
+	return fi->fh ? file_of(fi)->view : NULL;
+}
+
 /* The last close: a held partial line becomes a record. */
 static void file_close(struct tfs_handle_link *l)
 {
@@ -76,9 +82,14 @@ static void file_close(struct tfs_handle_link *l)
 		if (err)
 			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
 				f->topic_id, strerror(err));
+		else
+			tfs_poll_wake_topic(f->topic_id);
 		tfs_producer_free(f->producer);
 	}
-	tfs_logview_free(f->view);
+	if (f->view) {
+		tfs_poll_forget(f->view);
+		tfs_logview_free(f->view);
+	}
 	free(f);
 }
 
@@ -274,6 +285,8 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 	if (!err && is_write_only(n.kind)) {
 		err = tfs_producer_write(file_of(fi)->producer, buf, size);
+		if (!err)
+			tfs_poll_wake_topic(n.id);
 		if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
@@ -309,6 +322,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(file_of(fi)->producer);
+		if (!err)
+			tfs_poll_wake_topic(n.id);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
 				n.id, strerror(err));

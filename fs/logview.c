@@ -216,3 +216,15 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 	}
 	return EAGAIN;
 }
+
+int tfs_logview_ready(struct store *s, struct tfs_logview *v)
+{
+	struct store_partition p;
+	int err = store_partition_get(s, v->gpid, &p);
+	if (err)
+		return -err;
+	pthread_mutex_lock(&v->lock);
+	int ready = v->based ? v->next + v->shift < p.end_pos : p.start_pos < p.end_pos;
+	pthread_mutex_unlock(&v->lock);
+	return ready;
+}

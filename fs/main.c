@@ -10,6 +10,7 @@
 
 #include "housekeeping.h"
 #include "logging.h"
+#include "logpoll.h"
 #include "loop.h"
 #include "options.h"
 #include "tfs.h"
@@ -43,6 +44,7 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.flush = tfs_flush,
 	.release = tfs_release,
 	.fsync = tfs_fsync,
+	.poll = tfs_poll,
 	.getxattr = tfs_getxattr,
 	.listxattr = tfs_listxattr,
 	.setxattr = tfs_setxattr,
@@ -192,6 +194,7 @@ int main(int argc, char *argv[])
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();
+	tfs_poll_forget_all();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:
 	fuse_session_unmount(se);

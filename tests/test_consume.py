@@ -2,6 +2,7 @@
 import errno
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -162,3 +163,51 @@ def test_reading_a_big_log_does_not_grow_the_daemon(mnt, tmp_path):
         assert int(out) == 3_000_000 * 100
         peak = max(peak, _status_kib(mnt.proc.pid, "RssFile"))
     assert peak < 64 * 1024, "daemon maps %d KiB of the store after reading 300 MB" % peak
+
+
+def test_poll_on_log_waits_for_new_records(mnt):
+    import select
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), b"a\n")
+    fd = os.open(mnt.p("t", "partition-0", "log"), os.O_RDONLY)
+    try:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(2000), "unread records: readable at once"
+        assert os.read(fd, 4096) == b"a\n"
+        assert os.read(fd, 4096) == b""
+        t0 = time.monotonic()
+        assert p.poll(300) == [], "nothing new: poll must wait, not report readable"
+        assert time.monotonic() - t0 >= 0.25
+        # A writer in another thread: poll wakes on its append.
+        threading.Timer(0.2, write_file, (mnt.p("t", "produce"), b"b\n")).start()
+        t0 = time.monotonic()
+        ev = p.poll(5000)
+        assert ev and ev[0][1] & select.POLLIN
+        assert 0.1 < time.monotonic() - t0 < 4
+        assert os.read(fd, 4096) == b"b\n"
+        # A partial line makes no record: no wakeup until the writer closes.
+        wfd = os.open(mnt.p("t", "produce"), os.O_WRONLY)
+        os.write(wfd, b"c")
+        assert p.poll(200) == []
+        os.close(wfd)
+        assert p.poll(2000)
+        assert os.read(fd, 4096) == b"c\n"
+    finally:
+        os.close(fd)
+
+
+def test_poll_wakes_a_follower_when_its_topic_is_removed(mnt):
+    import select
+    mnt.topic("t")
+    fd = os.open(mnt.p("t", "partition-0", "log"), os.O_RDONLY)
+    try:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(100) == []
+        threading.Timer(0.2, os.rmdir, (mnt.p("t"),)).start()
+        assert p.poll(5000), "rmdir must wake the follower"
+        with pytest.raises(OSError):
+            os.read(fd, 4096)
+    finally:
+        os.close(fd)
