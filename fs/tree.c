@@ -66,19 +66,6 @@ static void own(struct stat *st, const struct owner *o)
 	st->st_gid = o->gid;
 }
 
-struct offset_stat {
-	struct stat *st;
-	fuse_ino_t ino;
-	mode_t mode;
-};
-
-static int offset_stat_fn(const struct store_record *r, void *arg)
-{
-	struct offset_stat *os = arg;
-	fill(os->st, os->ino, S_IFREG | os->mode, 1, (off_t)r->value_len, r->timestamp_ms);
-	return 0;
-}
-
 int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 {
 	struct tfs_node n;
@@ -143,10 +130,11 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		break;
 	}
 	case TFS_OFFSET: {
-		uint64_t off = tfs_offset_widen(n.offset, p.end_offset);
-		struct offset_stat os = {st, ino, ro};
-		if ((err = store_record_view(tfs.store, n.id, off, offset_stat_fn, &os)) != 0)
+		struct store_record r;
+		err = store_record_head(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset), &r);
+		if (err)
 			return err;
+		fill(st, ino, S_IFREG | ro, 1, (off_t)r.value_len, r.timestamp_ms);
 		break;
 	}
 	default:

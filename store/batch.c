@@ -141,3 +141,46 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 	}
 	return 0;
 }
+
+int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
+		       void *ctx, struct store_batch_loc *loc)
+{
+	const unsigned char *p = val;
+	unsigned char h[BATCH_HEADER], e[8], k[4];
+	if (len < BATCH_HEADER || copy(ctx, p, h, sizeof h) || get32(h) != BATCH_MAGIC)
+		return EIO;
+	uint32_t count = get32(h + 4), data_len = get32(h + 24), keys_len = get32(h + 28);
+	if (count == 0 || i >= count ||
+	    BATCH_HEADER + 12 * (uint64_t)count + data_len + keys_len != len)
+		return EIO;
+	memcpy(&loc->timestamp_ms, h + 8, 8);
+	memcpy(&loc->base_pos, h + 16, 8);
+	const unsigned char *ends = p + BATCH_HEADER, *koffs = ends + 4 * (size_t)count;
+	const unsigned char *klens = koffs + 4 * (size_t)count, *data = klens + 4 * (size_t)count;
+	uint32_t start = 0, end;
+	if (i > 0 ? copy(ctx, ends + 4 * (size_t)(i - 1), e, 8) : copy(ctx, ends, e + 4, 4))
+		return EIO;
+	if (i > 0)
+		start = get32(e);
+	end = get32(e + 4);
+	if (end <= start || end > data_len)
+		return EIO;
+	loc->start = start;
+	loc->log = data + start; /* value_len bytes and the '\n' */
+	loc->value_len = end - start - 1;
+	loc->key = NULL;
+	loc->key_len = 0;
+	if (copy(ctx, klens + 4 * (size_t)i, k, 4))
+		return EIO;
+	uint32_t klen = get32(k);
+	if (klen != BATCH_NO_KEY) {
+		if (copy(ctx, koffs + 4 * (size_t)i, k, 4))
+			return EIO;
+		uint32_t koff = get32(k);
+		if (koff > keys_len || klen > keys_len - koff)
+			return EIO;
+		loc->key = data + data_len + koff;
+		loc->key_len = klen;
+	}
+	return 0;
+}

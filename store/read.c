@@ -1,5 +1,7 @@
 /* read.c — reading records by offset and the log by byte position. */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -31,7 +33,7 @@ static int seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb
 }
 
 static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t offset,
-			   store_record_fn fn, void *arg, int *fn_called)
+			   int with_bytes, store_record_fn fn, void *arg, int *fn_called)
 {
 	struct store_part_rec p;
 	int rc = store_part_get_rec(s, txn, gpid, &p);
@@ -49,37 +51,71 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	if (rc)
 		return rc == MDB_NOTFOUND ? store_corrupt("read record", gpid) : rc;
 	uint64_t base = store_get_be64((unsigned char *)k.mv_data + 4);
-	struct store_batch b;
-	struct store_batch_rec br;
-	if (store_batch_decode(&b, d.mv_data, d.mv_size) || offset - base >= b.count ||
-	    store_batch_record(&b, (uint32_t)(offset - base), &br))
+	struct store_batch_loc loc;
+	if (offset - base > UINT32_MAX ||
+	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base), store_map_copy, s,
+			       &loc))
 		return store_corrupt("read record", gpid);
 	struct store_record r = {
 		.gpid = gpid,
 		.offset = offset,
-		.timestamp_ms = b.timestamp_ms,
-		.pos = b.base_pos + br.start,
-		.key = br.key,
-		.key_len = br.key_len,
-		.value = br.value,
-		.value_len = br.value_len,
+		.timestamp_ms = loc.timestamp_ms,
+		.pos = loc.base_pos + loc.start,
+		.key_len = loc.key_len,
+		.value_len = loc.value_len,
 	};
-	*fn_called = 1;
-	return fn(&r, arg);
+	char small[4096], *buf = small;
+	if (with_bytes) {
+		/* The value with its '\n' (checked), then the key. */
+		size_t need = loc.value_len + 1 + loc.key_len;
+		if (need > sizeof small && !(buf = malloc(need)))
+			return ENOMEM;
+		rc = store_map_copy(s, loc.log, buf, loc.value_len + 1);
+		if (!rc && loc.key)
+			rc = store_map_copy(s, loc.key, buf + loc.value_len + 1, loc.key_len);
+		if (!rc && buf[loc.value_len] != '\n')
+			rc = store_corrupt("read record", gpid);
+		r.value = buf;
+		r.key = loc.key ? buf + loc.value_len + 1 : NULL;
+	}
+	if (!rc) {
+		*fn_called = 1;
+		rc = fn(&r, arg);
+	}
+	if (buf != small)
+		free(buf);
+	return rc;
 }
 
-int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
-		      void *arg)
+static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_bytes,
+		      store_record_fn fn, void *arg)
 {
 	MDB_txn *txn;
 	int rc = store_read_begin(s, &txn);
 	if (rc)
 		return rc;
 	int fn_called = 0;
-	rc = record_view_txn(s, txn, gpid, offset, fn, arg, &fn_called);
+	rc = record_view_txn(s, txn, gpid, offset, with_bytes, fn, arg, &fn_called);
 	store_read_end(s, txn);
 	/* fn's result is the caller's business, never an LMDB code to translate. */
 	return fn_called ? rc : store_errno(rc, "read record");
+}
+
+int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		      void *arg)
+{
+	return record_get(s, gpid, offset, 1, fn, arg);
+}
+
+static int copy_head(const struct store_record *r, void *arg)
+{
+	*(struct store_record *)arg = *r;
+	return 0;
+}
+
+int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, struct store_record *r)
+{
+	return record_get(s, gpid, offset, 0, copy_head, r);
 }
 
 /* Gathers the log bytes [pos, pos + size) into at most STORE_LOG_IOV_MAX

@@ -4,9 +4,14 @@
  * mapped in this process and counts in its RSS: a `cat` of a 1 GB log would
  * leave 1 GB resident. Unmapping them (MADV_DONTNEED on the shared, read-only
  * map) costs nothing but a later fault: the pages stay in the kernel's page
- * cache. */
+ * cache. Single records are read with pread(2) instead (store_map_copy): a
+ * random read touches a few scattered pages, and mapping each one in costs
+ * more than copying the bytes wanted. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -61,4 +66,25 @@ void store_count_mapped_read(struct store *s, size_t bytes)
 	/* Called inside a read txn: map_lock is held shared, the map stays put. */
 	if (atomic_fetch_add(&s->mapped_reads, bytes) + bytes >= STORE_MAPPED_READS_MAX)
 		unmap_locked(s);
+}
+
+int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
+{
+	/* Inside a read txn: map_lock is held shared, the map stays put. */
+	struct store *s = ctx;
+	uintptr_t a = (uintptr_t)src, base = (uintptr_t)s->map_addr;
+	mdb_filehandle_t fd;
+	if (!s->map_addr || a < base || a - base >= s->map_len || len > s->map_len - (a - base) ||
+	    mdb_env_get_fd(s->env, &fd) != 0) {
+		memcpy(dst, src, len);
+		return 0;
+	}
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)dst + got, len - got, (off_t)(a - base + got));
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		got += (size_t)n;
+	}
+	return 0;
 }
