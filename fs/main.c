@@ -178,11 +178,12 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
 		goto out_unmount;
 	}
-	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
 	if (ready_fd >= 0) {
 		daemon_ready(ready_fd);
 		ready_fd = -1;
 	}
+	/* After daemon_ready: in the background this goes to syslog with the rest. */
+	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
 
 	/* One worker handles requests while the others wait; they take over
 	 * while it waits for the disk or the write lock (an fsync, a long rmdir). */

@@ -447,13 +447,7 @@ static int dir_lock(const char *dir, int *fd_out)
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		int err = errno;
 		if (err == EWOULDBLOCK) {
-			char pid[32] = "";
-			ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-			pid[n > 0 ? n : 0] = '\0';
-			pid[strcspn(pid, "\n")] = '\0';
-			fprintf(stderr, "store: %s is in use by another topicfs (pid %s)\n", dir,
-				pid[0] ? pid : "unknown");
-			err = EBUSY;
+			err = EBUSY; /* the caller says so, with the holder's pid */
 		} else {
 			fprintf(stderr, "store: lock %s: %s\n", path, strerror(err));
 		}

@@ -33,7 +33,8 @@ struct store_options {
 };
 
 /* Opens (creating if needed) the store in o->dir and takes an exclusive lock
- * on it. EBUSY: another process holds the data directory. */
+ * on it. EBUSY: another process holds the data directory (its pid is in
+ * DIR/topicfs.lock; nothing is printed, the caller reports it). */
 int store_open(struct store **out, const struct store_options *o);
 void store_close(struct store *s);
 

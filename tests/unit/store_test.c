@@ -857,7 +857,6 @@ static void test_second_open_is_refused(void)
 	fx_init(&f, 0);
 	struct store *other;
 	struct store_options o = {.dir = f.dir};
-	fprintf(stderr, "(an 'in use' message follows; it is expected)\n");
 	CHECK_RC(store_open(&other, &o), EBUSY);
 	pid_t pid = fork();
 	CHECK(pid >= 0, "fork");
