@@ -1075,6 +1075,7 @@ def report(mach, issue2res, elapsed):
     L.append("\n## Method\n")
     L.append("""- One run, one disk: topicfs's LMDB files, the plain files and Redis's AOF all live under the
   work directory on the same filesystem (see Machine). No caches are dropped: every measurement is warm.
+  Before each workload the disk is synced (sync(2)), so none starts with another's writeback.
 - topicfs runs with default options (`sync=interval`), one mount for all workloads but scale
   (which uses a second mount with `-o partitions=10`). Each repetition writes to a fresh topic.
 - bulk produce: `cat lines >> topic/produce` (%d lines of 99 chars + '\\n', pre-generated), vs
@@ -1135,20 +1136,26 @@ def main():
         with open(resp_file, "wb") as f:
             for base in range(0, N_BULK, 100_000):
                 f.write(b"".join(resp_xadd(b"bulk", line(i)[:-1]) for i in range(base, min(base + 100_000, N_BULK))))
+        # The 200 MB just generated would otherwise be written back during the
+        # first workload, slowing whichever peer runs first.
+        os.sync()
         rs = RedisServer(os.path.join(WORK, "redis"))
         m = Mount(os.path.join(WORK, "data"), os.path.join(WORK, "mnt"))
         log("topicfs daemon pid %d, redis-server pid %d port %d" % (m.pid, rs.pid, rs.port))
         log("bulk produce")
         bulk_produce(m, rs, WORK, lines_file, resp_file)
         log("small appends")
+        os.sync()  # start each workload with nothing left to write back
         small_appends(m, rs, WORK)
         log("bulk consume")
+        os.sync()  # start each workload with nothing left to write back
         bulk_consume(m, rs, WORK)
         log("issue-2 note")
         i2 = issue2(m)
         log("follow latency")
         follow_latency(m, rs, WORK)
         log("random reads")
+        os.sync()  # start each workload with nothing left to write back
         random_reads(m, rs, WORK, lines_file)
         redis_hwm = rs.hwm()
         DETAIL.append("redis-server VmHWM over the run: %.0f MiB" % (redis_hwm / MiB))
