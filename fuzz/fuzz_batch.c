@@ -15,6 +15,41 @@ static int inside(const void *p, size_t n, const unsigned char *base, size_t len
 	return q >= base && q <= base + len && n <= (size_t)(base + len - q);
 }
 
+struct bounds {
+	const unsigned char *base;
+	size_t len;
+};
+
+/* store_batch_locate reads through this: every read must stay inside the value. */
+static int checked_copy(void *ctx, const void *src, void *dst, size_t n)
+{
+	const struct bounds *b = ctx;
+	if (!inside(src, n, b->base, b->len))
+		abort();
+	memcpy(dst, src, n);
+	return 0;
+}
+
+/* Locating record i (the pread path of single-record reads) stays inside the
+ * value, and agrees with the decoder wherever both accept the record. */
+static void locate_any(const unsigned char *val, size_t size, uint32_t i,
+		       const struct store_batch *b)
+{
+	struct bounds bd = {val, size};
+	struct store_batch_loc loc;
+	struct store_batch_rec r;
+	if (store_batch_locate(val, size, i, checked_copy, &bd, &loc) != 0)
+		return;
+	if (!inside(loc.log, loc.value_len + 1, val, size) ||
+	    (loc.key && !inside(loc.key, loc.key_len, val, size)))
+		abort();
+	if (b && store_batch_record(b, i, &r) == 0 &&
+	    (r.value != loc.log || r.value_len != loc.value_len || r.start != loc.start ||
+	     r.key != loc.key || r.key_len != loc.key_len || b->timestamp_ms != loc.timestamp_ms ||
+	     b->base_pos != loc.base_pos))
+		abort();
+}
+
 static void decode_any(const uint8_t *data, size_t size)
 {
 	unsigned char *val = malloc(size ? size : 1);
@@ -22,10 +57,14 @@ static void decode_any(const uint8_t *data, size_t size)
 		return;
 	memcpy(val, data, size);
 	struct store_batch b;
-	if (store_batch_decode(&b, val, size) == 0) {
+	int decoded = store_batch_decode(&b, val, size) == 0;
+	for (uint32_t i = 0; i < 4; i++)
+		locate_any(val, size, i, decoded ? &b : NULL);
+	if (decoded) {
 		/* count is bounded by the size check, so walking it all is cheap */
 		for (uint32_t i = 0; i <= b.count; i++) {
 			struct store_batch_rec r;
+			locate_any(val, size, i, &b);
 			if (store_batch_record(&b, i, &r) != 0)
 				continue;
 			if (i == b.count || !inside(r.value, r.value_len + 1, val, size) ||
@@ -73,6 +112,11 @@ static void round_trip(const uint8_t *data, size_t size)
 	uint64_t pos = 0;
 	for (size_t j = 0; j < n; j++) {
 		struct store_batch_rec r;
+		struct store_batch_loc loc;
+		struct bounds bd = {buf, bs};
+		if (store_batch_locate(buf, bs, (uint32_t)j, checked_copy, &bd, &loc) != 0)
+			abort();
+		locate_any(buf, bs, (uint32_t)j, &b);
 		if (store_batch_record(&b, (uint32_t)j, &r) != 0 || r.start != pos ||
 		    r.value_len != recs[j].value_len ||
 		    memcmp(r.value, recs[j].value, r.value_len) != 0 || !r.key != !recs[j].key ||
