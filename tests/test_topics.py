@@ -129,3 +129,22 @@ def test_find_walks_the_whole_tree(mnt):
     out = subprocess.run(["find", mnt.path], capture_output=True, text=True, check=True).stdout
     assert mnt.p("t", "partition-1", "log") in out.split("\n")
     assert mnt.p("t", "config", "retention.ms") in out.split("\n")
+
+
+def test_listings_are_fresh_after_each_change(mnt):
+    # Listings must show every change at once, however quickly a directory is
+    # listed again: a kernel-cached listing (cache_readdir, or what the kernel
+    # does when OPENDIR is skipped) goes stale when appends land within the
+    # same millisecond of the directory's mtime.
+    mnt.topic("t")
+    part = mnt.p("t", "partition-0")
+    for i in range(3):
+        assert sorted(os.listdir(part)) == sorted(
+            ["log", "start", "end"] + ["offset-%d" % j for j in range(i)])
+        write_file(mnt.p("t", "produce"), b"r%d\n" % i)
+    write_file(mnt.p("t", "config", "partitions"), b"3")
+    assert "partition-2" in os.listdir(mnt.p("t"))
+    os.mkdir(mnt.p("u"))
+    assert "u" in os.listdir(mnt.path)
+    os.rmdir(mnt.p("u"))
+    assert "u" not in os.listdir(mnt.path)
