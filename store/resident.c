@@ -1,10 +1,10 @@
 /* resident.c — keeps the daemon's resident size from growing with the data.
  *
- * Reads use LMDB's map directly (no copies), so every page a read touches stays
+ * Log reads use LMDB's map directly (no copies), so every page they touch stays
  * mapped in this process and counts in its RSS: a `cat` of a 1 GB log would
  * leave 1 GB resident. Unmapping them (MADV_DONTNEED on the shared, read-only
- * map) costs nothing but a later fault: the pages stay in the kernel's page
- * cache. Single records are read with pread(2) instead (store_map_copy): a
+ * map) loses nothing, the pages stay in the kernel's page cache; the price is
+ * mapping them again on the next read. Single records are read with pread(2) instead (store_map_copy): a
  * random read touches a few scattered pages, and mapping each one in costs
  * more than copying the bytes wanted. */
 #include <errno.h>
