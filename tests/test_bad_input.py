@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import TOPICFS, read_file, write_file
+from conftest import read_file, write_file
 
 
 def ends(m, topic):

@@ -7,8 +7,6 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from conftest import read_file, wait_for, write_file
 
 LINE = re.compile(rb"w(\d+)-(\d+)-(x*)")
