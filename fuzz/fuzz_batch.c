@@ -36,17 +36,17 @@ static void locate_any(const unsigned char *val, size_t size, uint32_t i,
 		       const struct store_batch *b)
 {
 	struct bounds bd = {val, size};
-	struct store_batch_loc loc;
-	struct store_batch_rec r;
-	if (store_batch_locate(val, size, i, checked_copy, &bd, &loc) != 0)
+	struct store_batch lb;
+	struct store_batch_rec loc, r;
+	if (store_batch_locate(val, size, i, checked_copy, &bd, &lb, &loc) != 0)
 		return;
-	if (!inside(loc.log, loc.value_len + 1, val, size) ||
+	if (!inside(loc.value, loc.log_len, val, size) ||
 	    (loc.key && !inside(loc.key, loc.key_len, val, size)))
 		abort();
 	if (b && store_batch_record(b, i, &r) == 0 &&
-	    (r.value != loc.log || r.value_len != loc.value_len || r.start != loc.start ||
-	     r.key != loc.key || r.key_len != loc.key_len || b->timestamp_ms != loc.timestamp_ms ||
-	     b->base_pos != loc.base_pos))
+	    (r.value != loc.value || r.value_len != loc.value_len || r.start != loc.start ||
+	     r.log_len != loc.log_len || r.key != loc.key || r.key_len != loc.key_len ||
+	     b->timestamp_ms != lb.timestamp_ms || b->base_pos != lb.base_pos))
 		abort();
 }
 
@@ -111,10 +111,10 @@ static void round_trip(const uint8_t *data, size_t size)
 		abort();
 	uint64_t pos = 0;
 	for (size_t j = 0; j < n; j++) {
-		struct store_batch_rec r;
-		struct store_batch_loc loc;
+		struct store_batch_rec r, loc;
+		struct store_batch lb;
 		struct bounds bd = {buf, bs};
-		if (store_batch_locate(buf, bs, (uint32_t)j, checked_copy, &bd, &loc) != 0)
+		if (store_batch_locate(buf, bs, (uint32_t)j, checked_copy, &bd, &lb, &loc) != 0)
 			abort();
 		locate_any(buf, bs, (uint32_t)j, &b);
 		if (store_batch_record(&b, (uint32_t)j, &r) != 0 || r.start != pos ||

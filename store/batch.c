@@ -94,21 +94,22 @@ uint64_t store_batch_encode(void *dst, const struct store_record_in *recs, const
 	return data_len;
 }
 
-int store_batch_decode(struct store_batch *b, const void *val, size_t len)
+/* Reads the header h of the batch at val (len bytes): its fields, and where
+ * its regions lie in val (nothing in them is read). */
+static int header(struct store_batch *b, const unsigned char *h, const void *val, size_t len)
 {
-	const unsigned char *p = val;
-	if (len < BATCH_HEADER || get32(p) != BATCH_MAGIC)
+	if (len < BATCH_HEADER || get32(h) != BATCH_MAGIC)
 		return EIO;
-	b->count = get32(p + 4);
-	memcpy(&b->timestamp_ms, p + 8, 8);
-	memcpy(&b->base_pos, p + 16, 8);
-	b->data_len = get32(p + 24);
-	b->keys_len = get32(p + 28);
+	b->count = get32(h + 4);
+	memcpy(&b->timestamp_ms, h + 8, 8);
+	memcpy(&b->base_pos, h + 16, 8);
+	b->data_len = get32(h + 24);
+	b->keys_len = get32(h + 28);
 	/* 64-bit sums of 32-bit fields cannot overflow. */
 	uint64_t want = BATCH_HEADER + 12 * (uint64_t)b->count + b->data_len + b->keys_len;
 	if (b->count == 0 || want != len)
 		return EIO;
-	b->ends = p + BATCH_HEADER;
+	b->ends = (const unsigned char *)val + BATCH_HEADER;
 	b->key_offs = b->ends + 4 * (size_t)b->count;
 	b->key_lens = b->key_offs + 4 * (size_t)b->count;
 	b->data = b->key_lens + 4 * (size_t)b->count;
@@ -116,20 +117,22 @@ int store_batch_decode(struct store_batch *b, const void *val, size_t len)
 	return 0;
 }
 
-int store_batch_record(const struct store_batch *b, uint32_t i, struct store_batch_rec *r)
+int store_batch_decode(struct store_batch *b, const void *val, size_t len)
 {
-	if (i >= b->count)
-		return EIO;
-	uint32_t start = i ? get32(b->ends + 4 * (size_t)(i - 1)) : 0;
-	uint32_t end = get32(b->ends + 4 * (size_t)i);
-	if (end <= start || end > b->data_len || b->data[end - 1] != '\n')
+	return header(b, val, val, len);
+}
+
+/* Record i from its entries: end[i-1] (start), end[i], key_off[i], key_len[i]
+ * (key_off is ignored without a key). Checks the bounds, not the '\n'. */
+static int record(const struct store_batch *b, uint32_t start, uint32_t end, uint32_t koff,
+		  uint32_t klen, struct store_batch_rec *r)
+{
+	if (end <= start || end > b->data_len)
 		return EIO;
 	r->start = start;
 	r->log_len = end - start;
 	r->value = b->data + start;
 	r->value_len = end - start - 1;
-	uint32_t koff = get32(b->key_offs + 4 * (size_t)i);
-	uint32_t klen = get32(b->key_lens + 4 * (size_t)i);
 	if (klen == BATCH_NO_KEY) {
 		r->key = NULL;
 		r->key_len = 0;
@@ -142,45 +145,35 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 	return 0;
 }
 
-int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
-		       void *ctx, struct store_batch_loc *loc)
+int store_batch_record(const struct store_batch *b, uint32_t i, struct store_batch_rec *r)
 {
-	const unsigned char *p = val;
+	if (i >= b->count)
+		return EIO;
+	uint32_t start = i ? get32(b->ends + 4 * (size_t)(i - 1)) : 0;
+	int rc = record(b, start, get32(b->ends + 4 * (size_t)i),
+			get32(b->key_offs + 4 * (size_t)i), get32(b->key_lens + 4 * (size_t)i), r);
+	if (rc == 0 && ((const unsigned char *)r->value)[r->value_len] != '\n')
+		rc = EIO;
+	return rc;
+}
+
+int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
+		       void *ctx, struct store_batch *b, struct store_batch_rec *r)
+{
 	unsigned char h[BATCH_HEADER], e[8], k[4];
-	if (len < BATCH_HEADER || copy(ctx, p, h, sizeof h) || get32(h) != BATCH_MAGIC)
+	uint32_t koff = 0;
+	if (len < BATCH_HEADER || copy(ctx, val, h, sizeof h) || header(b, h, val, len) ||
+	    i >= b->count)
 		return EIO;
-	uint32_t count = get32(h + 4), data_len = get32(h + 24), keys_len = get32(h + 28);
-	if (count == 0 || i >= count ||
-	    BATCH_HEADER + 12 * (uint64_t)count + data_len + keys_len != len)
+	if (i > 0 ? copy(ctx, b->ends + 4 * (size_t)(i - 1), e, 8) : copy(ctx, b->ends, e + 4, 4))
 		return EIO;
-	memcpy(&loc->timestamp_ms, h + 8, 8);
-	memcpy(&loc->base_pos, h + 16, 8);
-	const unsigned char *ends = p + BATCH_HEADER, *koffs = ends + 4 * (size_t)count;
-	const unsigned char *klens = koffs + 4 * (size_t)count, *data = klens + 4 * (size_t)count;
-	uint32_t start = 0, end;
-	if (i > 0 ? copy(ctx, ends + 4 * (size_t)(i - 1), e, 8) : copy(ctx, ends, e + 4, 4))
-		return EIO;
-	if (i > 0)
-		start = get32(e);
-	end = get32(e + 4);
-	if (end <= start || end > data_len)
-		return EIO;
-	loc->start = start;
-	loc->log = data + start; /* value_len bytes and the '\n' */
-	loc->value_len = end - start - 1;
-	loc->key = NULL;
-	loc->key_len = 0;
-	if (copy(ctx, klens + 4 * (size_t)i, k, 4))
+	if (copy(ctx, b->key_lens + 4 * (size_t)i, k, 4))
 		return EIO;
 	uint32_t klen = get32(k);
 	if (klen != BATCH_NO_KEY) {
-		if (copy(ctx, koffs + 4 * (size_t)i, k, 4))
+		if (copy(ctx, b->key_offs + 4 * (size_t)i, k, 4))
 			return EIO;
-		uint32_t koff = get32(k);
-		if (koff > keys_len || klen > keys_len - koff)
-			return EIO;
-		loc->key = data + data_len + koff;
-		loc->key_len = klen;
+		koff = get32(k);
 	}
-	return 0;
+	return record(b, i ? get32(e) : 0, get32(e + 4), koff, klen, r);
 }

@@ -49,18 +49,10 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 /* Reads len bytes at src (inside a batch value) into dst; nonzero on failure. */
 typedef int (*store_batch_copy_fn)(void *ctx, const void *src, void *dst, size_t len);
 
-/* Where record i lies in a batch, found by reading only the few bytes that
- * say so, through copy(): the value and key are not read. */
-struct store_batch_loc {
-	int64_t timestamp_ms;
-	uint64_t base_pos;
-	uint32_t start;          /* offset of the value in the data region */
-	const void *log;         /* value_len bytes, then '\n' (not read yet) */
-	size_t value_len;
-	const void *key;         /* NULL: no key (not read yet) */
-	size_t key_len;
-};
+/* store_batch_decode and store_batch_record in one, reading through copy()
+ * only the header and record i's entries: b's regions and r's value and key
+ * are where they lie in val, not read (nor is the value's '\n' checked). */
 int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
-		       void *ctx, struct store_batch_loc *loc);
+		       void *ctx, struct store_batch *b, struct store_batch_rec *r);
 
 #endif

@@ -51,32 +51,33 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	if (rc)
 		return rc == MDB_NOTFOUND ? store_corrupt("read record", gpid) : rc;
 	uint64_t base = store_get_be64((unsigned char *)k.mv_data + 4);
-	struct store_batch_loc loc;
+	struct store_batch b;
+	struct store_batch_rec br;
 	if (offset - base > UINT32_MAX ||
 	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base), store_map_copy, s,
-			       &loc))
+			       &b, &br))
 		return store_corrupt("read record", gpid);
 	struct store_record r = {
 		.gpid = gpid,
 		.offset = offset,
-		.timestamp_ms = loc.timestamp_ms,
-		.pos = loc.base_pos + loc.start,
-		.key_len = loc.key_len,
-		.value_len = loc.value_len,
+		.timestamp_ms = b.timestamp_ms,
+		.pos = b.base_pos + br.start,
+		.key_len = br.key_len,
+		.value_len = br.value_len,
 	};
 	char small[4096], *buf = small;
 	if (with_bytes) {
 		/* The value with its '\n' (checked), then the key. */
-		size_t need = loc.value_len + 1 + loc.key_len;
+		size_t need = br.log_len + br.key_len;
 		if (need > sizeof small && !(buf = malloc(need)))
 			return ENOMEM;
-		rc = store_map_copy(s, loc.log, buf, loc.value_len + 1);
-		if (!rc && loc.key)
-			rc = store_map_copy(s, loc.key, buf + loc.value_len + 1, loc.key_len);
-		if (!rc && buf[loc.value_len] != '\n')
+		rc = store_map_copy(s, br.value, buf, br.log_len);
+		if (!rc && br.key)
+			rc = store_map_copy(s, br.key, buf + br.log_len, br.key_len);
+		if (!rc && buf[br.value_len] != '\n')
 			rc = store_corrupt("read record", gpid);
 		r.value = buf;
-		r.key = loc.key ? buf + loc.value_len + 1 : NULL;
+		r.key = br.key ? buf + br.log_len : NULL;
 	}
 	if (!rc) {
 		*fn_called = 1;
