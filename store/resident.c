@@ -4,9 +4,9 @@
  * mapped in this process and counts in its RSS: a `cat` of a 1 GB log would
  * leave 1 GB resident. Unmapping them (MADV_DONTNEED on the shared, read-only
  * map) loses nothing, the pages stay in the kernel's page cache; the price is
- * mapping them again on the next read. Single records are read with pread(2) instead (store_map_copy): a
- * random read touches a few scattered pages, and mapping each one in costs
- * more than copying the bytes wanted. */
+ * mapping them again on the next read. Single records are read with pread(2)
+ * instead (store_map_copy): a random read touches a few scattered pages, and
+ * mapping each one in costs more than copying the bytes wanted. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,15 +32,13 @@ void store_map_locate(struct store *s)
 		return;
 	char line[512];
 	while (fgets(line, sizeof line, f)) {
-		uintptr_t start, end;
+		uintptr_t start;
 		unsigned long long off, ino;
 		unsigned maj, min;
-		if (sscanf(line, "%lx-%lx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min,
-			   &ino) == 6 &&
-		    ino == (unsigned long long)st.st_ino && off == 0 &&
+		int n = sscanf(line, "%lx-%*x %*s %llx %x:%x %llu", &start, &off, &maj, &min, &ino);
+		if (n == 5 && ino == (unsigned long long)st.st_ino && off == 0 &&
 		    makedev(maj, min) == st.st_dev) {
-			s->map_addr = (void *)start;
-			s->map_len = end - start;
+			s->map_addr = (void *)start; /* map_size bytes long */
 			break;
 		}
 	}
@@ -50,7 +48,7 @@ void store_map_locate(struct store *s)
 static void unmap_locked(struct store *s)
 {
 	if (s->map_addr)
-		madvise(s->map_addr, s->map_len, MADV_DONTNEED);
+		madvise(s->map_addr, s->map_size, MADV_DONTNEED);
 	atomic_store(&s->mapped_reads, 0);
 }
 
@@ -74,8 +72,8 @@ int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
 	struct store *s = ctx;
 	uintptr_t a = (uintptr_t)src, base = (uintptr_t)s->map_addr;
 	mdb_filehandle_t fd;
-	if (!s->map_addr || a < base || a - base >= s->map_len || len > s->map_len - (a - base) ||
-	    mdb_env_get_fd(s->env, &fd) != 0) {
+	if (!s->map_addr || a < base || a - base >= s->map_size ||
+	    len > s->map_size - (a - base) || mdb_env_get_fd(s->env, &fd) != 0) {
 		memcpy(dst, src, len);
 		return 0;
 	}

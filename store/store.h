@@ -41,10 +41,11 @@ void store_close(struct store *s);
 /* Flushes committed transactions to disk (fsync). */
 int store_sync(struct store *s);
 
-/* Reads leave the pages they touch mapped in the process (reads are zero-copy
- * views of the map): this unmaps them, so the resident size does not grow
- * with the data read. They stay in the page cache. Log views do it by
- * themselves every few tens of MiB; call it now and then for the rest. */
+/* Log views (zero-copy, see store_log_view) and LMDB's own lookups leave the
+ * pages they touch mapped in the process: this unmaps them, so the resident
+ * size does not grow with the data read. They stay in the page cache. Log
+ * views do it by themselves every few tens of MiB; call it now and then for
+ * the rest. */
 void store_unmap_pages(struct store *s);
 
 /* fn is called on the calling thread just before the store may wait: for

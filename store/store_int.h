@@ -30,8 +30,7 @@ struct store {
 	char *dir;                   /* the data directory */
 	size_t reserve_size;         /* of DIR/topicfs.reserve, from the disk's size */
 	atomic_int writers;          /* in store_write now, running or waiting */
-	void *map_addr;              /* the map, where resident.c found it (map_lock) */
-	size_t map_len;
+	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
 };
