@@ -103,9 +103,11 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct tfs_node n;
 	struct stat st;
 	int acc = fi->flags & O_ACCMODE;
+	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 	/* An offset-<n> was just looked up, and its read checks it again: no
 	 * need to look the record up a third time (random reads are 3 requests). */
-	int err = tfs_ino_parse(ino, &n) ? ENOENT : n.kind == TFS_OFFSET ? 0 : tfs_tree_stat(ino, &st);
+	if (!err && n.kind != TFS_OFFSET)
+		err = tfs_tree_stat(ino, &st);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -316,7 +318,7 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		fuse_reply_write(req, size);
 }
 
-/* Only sent by kernels that ignore noflush (before 5.x?): then close() commits. */
+/* Only sent by kernels without FOPEN_NOFLUSH: then close() commits. */
 void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
