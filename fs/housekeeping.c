@@ -28,8 +28,8 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Pages of the store's file mapped in this process, from /proc/self/statm
- * ("shared": file-backed resident pages); 0 if unknown. */
+/* File-backed pages resident in this process, from /proc/self/statm
+ * ("shared"): the store's map and a few MiB of libraries; 0 if unknown. */
 static uint64_t file_pages(void)
 {
 	unsigned long long size, resident, shared = 0;

@@ -187,7 +187,7 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 			free(one.iov_base);
 			return err;
 		}
-		if (pos == 0 || !v->based || (onward && pos + v->shift < p.start_pos)) {
+		if (pos == 0 || !v->based || (onward && at < p.start_pos)) {
 			v->shift = pos < p.start_pos ? p.start_pos - pos : 0;
 			v->based = 1;
 		}
