@@ -1096,6 +1096,7 @@ static void test_big_topic_delete_leaves_no_batches(void)
 	      "the deleted topic's batches are all gone");
 	fx_done(&f);
 }
+
 /* store_record_head gives what stat needs and reads no bytes; views of records
  * deep in a big batch (read with pread at computed positions) are exact. */
 static void test_record_head_and_deep_records(void)
