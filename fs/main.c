@@ -166,6 +166,7 @@ int main(int argc, char *argv[])
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
+	tfs.se = se;
 	if (!se)
 		goto out;
 	if (fuse_set_signal_handlers(se) != 0)

@@ -33,6 +33,7 @@ struct tfs_options {
 
 struct tfs {
 	struct store *store;
+	struct fuse_session *se; /* for notifications sent outside a reply */
 	struct tfs_options opt;
 	uid_t uid;
 	gid_t gid;

@@ -31,6 +31,26 @@ def test_offset_file_has_record_bytes_stat_and_xattrs(mnt):
     assert r.returncode == 0 and r.stdout == "user-1"
 
 
+def test_offset_files_are_whole_whether_or_not_others_are_open(mnt):
+    # The daemon pushes a record into the page cache at open while no other
+    # offset file is open (at most 64 KiB of it); else the read fetches it.
+    mnt.topic("t")
+    values = ["a" * 10, "b" * 70000, "c" * 5000, "d" * 4096, "e" * 65536, "f" * 65537]
+    write_file(mnt.p("t", "produce"), "".join(v + "\n" for v in values))
+    path = lambda n: mnt.p("t", "partition-0", f"offset-{n}")
+    for n, v in enumerate(values):  # nothing else open: each open pushes
+        assert read_file(path(n)) == v
+        assert sh(f"cat {path(n)}").stdout == v
+    holder = os.open(path(0), os.O_RDONLY)  # now no open pushes
+    try:
+        for n, v in reversed(list(enumerate(values))):
+            assert read_file(path(n)) == v
+        assert os.read(holder, 100) == b"a" * 10
+    finally:
+        os.close(holder)
+    assert read_file(path(1)) == values[1]  # pushes again
+
+
 def test_offsets_not_written_or_malformed_are_enoent(mnt):
     mnt.topic("t")
     write_file(mnt.p("t", "produce"), "a\n")
