@@ -12,6 +12,7 @@
 #include "logpoll.h"
 #include "logview.h"
 #include "produce.h"
+#include "record_cache.h"
 #include "tfs.h"
 
 static int is_write_only(enum tfs_kind k)
@@ -114,22 +115,31 @@ struct slice {
  * lock that only a request queued behind this OPEN would release. */
 static atomic_uint offsets_open;
 
-#define PUSH_MAX (64 * 1024)
-
 /* Puts the record into the kernel's page cache for the inode being opened,
  * so the read that follows is served there: one round trip less per random
- * read. Best effort: if it fails, the read comes to tfs_read as usual. */
+ * read. The lookup just before usually read the record (record_cache.c).
+ * Best effort: if it fails, the read comes to tfs_read as usual. */
 static void push_record(fuse_ino_t ino, const struct tfs_node *n)
 {
 	struct store_partition p;
-	char *buf = malloc(PUSH_MAX);
-	struct slice sl = {buf, 0, PUSH_MAX, 0};
-	if (buf && store_partition_get(tfs.store, n->id, &p) == 0 &&
-	    store_record_view(tfs.store, n->id, tfs_offset_widen(n->offset, p.end_offset),
-			      copy_value, &sl) == 0 &&
-	    sl.got > 0) {
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(sl.got);
-		bv.buf[0].mem = buf;
+	if (store_partition_get(tfs.store, n->id, &p) != 0)
+		return;
+	uint64_t offset = tfs_offset_widen(n->offset, p.end_offset);
+	size_t len = 0;
+	const char *value = tfs_record_cache_get(n->id, offset, &len);
+	char *buf = NULL;
+	if (!value || offset < p.start_offset) {
+		struct slice sl = {buf = malloc(TFS_RECORD_CACHE_MAX), 0, TFS_RECORD_CACHE_MAX, 0};
+		if (!buf || store_record_view(tfs.store, n->id, offset, copy_value, &sl) != 0) {
+			free(buf);
+			return;
+		}
+		value = buf;
+		len = sl.got;
+	}
+	if (len > 0) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+		bv.buf[0].mem = (void *)value;
 		fuse_lowlevel_notify_store(tfs.se, ino, 0, &bv, 0);
 	}
 	free(buf);

@@ -10,6 +10,7 @@
 #include "logpoll.h"
 #include "logging.h"
 #include "numbers.h"
+#include "record_cache.h"
 #include "tfs.h"
 
 /* Records are immutable: their attributes may be cached for long. Their names
@@ -64,6 +65,14 @@ static void own(struct stat *st, const struct owner *o)
 {
 	st->st_uid = o->uid;
 	st->st_gid = o->gid;
+}
+
+/* A stat of offset-<n> is mostly a lookup before a read: keep the bytes. */
+static int keep_record(const struct store_record *r, void *arg)
+{
+	*(struct store_record *)arg = *r;
+	tfs_record_cache_put(r);
+	return 0;
 }
 
 int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
@@ -131,7 +140,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	}
 	case TFS_OFFSET: {
 		struct store_record r;
-		err = store_record_head(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset), &r);
+		err = store_record_value(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset),
+					 keep_record, &r);
 		if (err)
 			return err;
 		fill(st, ino, S_IFREG | ro, 1, (off_t)r.value_len, r.timestamp_ms);

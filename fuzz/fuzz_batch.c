@@ -37,9 +37,16 @@ static void locate_any(const unsigned char *val, size_t size, uint32_t i,
 {
 	struct bounds bd = {val, size};
 	struct store_batch lb;
-	struct store_batch_rec loc, r;
-	if (store_batch_locate(val, size, i, checked_copy, &bd, &lb, &loc) != 0)
+	struct store_batch_rec loc, r, nokey;
+	int nokey_rc = store_batch_locate(val, size, i, 0, checked_copy, &bd, &lb, &nokey);
+	if (nokey_rc == 0 && (nokey.key || nokey.key_len || !inside(nokey.value, nokey.log_len, val, size)))
+		abort();
+	if (store_batch_locate(val, size, i, 1, checked_copy, &bd, &lb, &loc) != 0)
 		return;
+	/* Without the key, the same record, or none where only the key is bad. */
+	if (nokey_rc == 0 && (nokey.value != loc.value || nokey.value_len != loc.value_len ||
+			      nokey.start != loc.start))
+		abort();
 	if (!inside(loc.value, loc.log_len, val, size) ||
 	    (loc.key && !inside(loc.key, loc.key_len, val, size)))
 		abort();
@@ -114,7 +121,7 @@ static void round_trip(const uint8_t *data, size_t size)
 		struct store_batch_rec r, loc;
 		struct store_batch lb;
 		struct bounds bd = {buf, bs};
-		if (store_batch_locate(buf, bs, (uint32_t)j, checked_copy, &bd, &lb, &loc) != 0)
+		if (store_batch_locate(buf, bs, (uint32_t)j, 1, checked_copy, &bd, &lb, &loc) != 0)
 			abort();
 		locate_any(buf, bs, (uint32_t)j, &b);
 		if (store_batch_record(&b, (uint32_t)j, &r) != 0 || r.start != pos ||

@@ -157,19 +157,22 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 	return rc;
 }
 
-int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
-		       void *ctx, struct store_batch *b, struct store_batch_rec *r)
+int store_batch_locate(const void *val, size_t len, uint32_t i, int with_key,
+		       store_batch_copy_fn copy, void *ctx, struct store_batch *b,
+		       struct store_batch_rec *r)
 {
 	unsigned char h[BATCH_HEADER], e[8], k[4];
-	uint32_t koff = 0;
+	uint32_t koff = 0, klen = BATCH_NO_KEY;
 	if (len < BATCH_HEADER || copy(ctx, val, h, sizeof h) || header(b, h, val, len) ||
 	    i >= b->count)
 		return EIO;
 	if (i > 0 ? copy(ctx, b->ends + 4 * (size_t)(i - 1), e, 8) : copy(ctx, b->ends, e + 4, 4))
 		return EIO;
-	if (copy(ctx, b->key_lens + 4 * (size_t)i, k, 4))
-		return EIO;
-	uint32_t klen = get32(k);
+	if (with_key) {
+		if (copy(ctx, b->key_lens + 4 * (size_t)i, k, 4))
+			return EIO;
+		klen = get32(k);
+	}
 	if (klen != BATCH_NO_KEY) {
 		if (copy(ctx, b->key_offs + 4 * (size_t)i, k, 4))
 			return EIO;

@@ -51,8 +51,10 @@ typedef int (*store_batch_copy_fn)(void *ctx, const void *src, void *dst, size_t
 
 /* store_batch_decode and store_batch_record in one, reading through copy()
  * only the header and record i's entries: b's regions and r's value and key
- * are where they lie in val, not read (nor is the value's '\n' checked). */
-int store_batch_locate(const void *val, size_t len, uint32_t i, store_batch_copy_fn copy,
-		       void *ctx, struct store_batch *b, struct store_batch_rec *r);
+ * are where they lie in val, not read (nor is the value's '\n' checked).
+ * Without with_key, r's key is left NULL and its entries are not read. */
+int store_batch_locate(const void *val, size_t len, uint32_t i, int with_key,
+		       store_batch_copy_fn copy, void *ctx, struct store_batch *b,
+		       struct store_batch_rec *r);
 
 #endif

@@ -33,7 +33,7 @@ static int seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb
 }
 
 static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t offset,
-			   int with_bytes, store_record_fn fn, void *arg, int *fn_called)
+			   int with_key, store_record_fn fn, void *arg, int *fn_called)
 {
 	struct store_part_rec p;
 	int rc = store_part_get_rec(s, txn, gpid, &p);
@@ -54,8 +54,8 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	struct store_batch b;
 	struct store_batch_rec br;
 	if (offset - base > UINT32_MAX ||
-	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base), store_map_copy, s,
-			       &b, &br))
+	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base), with_key,
+			       store_map_copy, s, &b, &br))
 		return store_corrupt("read record", gpid);
 	struct store_record r = {
 		.gpid = gpid,
@@ -65,20 +65,18 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 		.key_len = br.key_len,
 		.value_len = br.value_len,
 	};
+	/* The value with its '\n' (checked), then the key. */
 	char small[4096], *buf = small;
-	if (with_bytes) {
-		/* The value with its '\n' (checked), then the key. */
-		size_t need = br.log_len + br.key_len;
-		if (need > sizeof small && !(buf = malloc(need)))
-			return ENOMEM;
-		rc = store_map_copy(s, br.value, buf, br.log_len);
-		if (!rc && br.key)
-			rc = store_map_copy(s, br.key, buf + br.log_len, br.key_len);
-		if (!rc && buf[br.value_len] != '\n')
-			rc = store_corrupt("read record", gpid);
-		r.value = buf;
-		r.key = br.key ? buf + br.log_len : NULL;
-	}
+	size_t need = br.log_len + br.key_len;
+	if (need > sizeof small && !(buf = malloc(need)))
+		return ENOMEM;
+	rc = store_map_copy(s, br.value, buf, br.log_len);
+	if (!rc && br.key)
+		rc = store_map_copy(s, br.key, buf + br.log_len, br.key_len);
+	if (!rc && buf[br.value_len] != '\n')
+		rc = store_corrupt("read record", gpid);
+	r.value = buf;
+	r.key = br.key ? buf + br.log_len : NULL;
 	if (!rc) {
 		*fn_called = 1;
 		rc = fn(&r, arg);
@@ -88,7 +86,7 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	return rc;
 }
 
-static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_bytes,
+static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_key,
 		      store_record_fn fn, void *arg)
 {
 	MDB_txn *txn;
@@ -96,7 +94,7 @@ static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_
 	if (rc)
 		return rc;
 	int fn_called = 0;
-	rc = record_view_txn(s, txn, gpid, offset, with_bytes, fn, arg, &fn_called);
+	rc = record_view_txn(s, txn, gpid, offset, with_key, fn, arg, &fn_called);
 	store_read_end(s, txn);
 	/* fn's result is the caller's business, never an LMDB code to translate. */
 	return fn_called ? rc : store_errno(rc, "read record");
@@ -108,15 +106,10 @@ int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 	return record_get(s, gpid, offset, 1, fn, arg);
 }
 
-static int copy_head(const struct store_record *r, void *arg)
+int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		       void *arg)
 {
-	*(struct store_record *)arg = *r;
-	return 0;
-}
-
-int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, struct store_record *r)
-{
-	return record_get(s, gpid, offset, 0, copy_head, r);
+	return record_get(s, gpid, offset, 0, fn, arg);
 }
 
 /* Gathers the log bytes [pos, pos + size) into at most STORE_LOG_IOV_MAX

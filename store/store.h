@@ -135,9 +135,9 @@ struct store_record {
 typedef int (*store_record_fn)(const struct store_record *r, void *arg);
 int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		      void *arg);
-/* The record's timestamp, position and lengths only (key and value NULL): what
- * stat needs, without reading the bytes. */
-int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, struct store_record *r);
+/* As store_record_view, without the key (NULL, key_len 0): reads less. */
+int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		       void *arg);
 
 /* Copies up to size bytes of the partition's log starting at byte position pos
  * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos
