@@ -100,15 +100,23 @@ void tfs_files_close_all(void)
 	tfs_handles_drain(file_close);
 }
 
-/* Copies a record's value, or the part of it a read of [off, off+size) gets. */
-static int copy_value(const struct store_record *r, void *arg);
-
 struct slice {
 	char *buf;
 	size_t off;
 	size_t size;
 	size_t got;
 };
+
+/* Copies a record's value, or the part of it a read of [off, off+size) gets. */
+static int copy_value(const struct store_record *r, void *arg)
+{
+	struct slice *sl = arg;
+	if (sl->off < r->value_len) {
+		sl->got = r->value_len - sl->off < sl->size ? r->value_len - sl->off : sl->size;
+		memcpy(sl->buf, (const char *)r->value + sl->off, sl->got);
+	}
+	return 0;
+}
 
 /* offset-<n> files open now. While none is, no READ of one can be pending in
  * the kernel, so pushing a record into the page cache cannot wait on a page
@@ -125,12 +133,15 @@ static void push_record(fuse_ino_t ino, const struct tfs_node *n)
 	if (store_partition_get(tfs.store, n->id, &p) != 0)
 		return;
 	uint64_t offset = tfs_offset_widen(n->offset, p.end_offset);
+	if (offset < p.start_offset)
+		return; /* retention took it since the lookup: the read says so */
 	size_t len = 0;
 	const char *value = tfs_record_cache_get(n->id, offset, &len);
 	char *buf = NULL;
-	if (!value || offset < p.start_offset) {
-		struct slice sl = {buf = malloc(TFS_RECORD_CACHE_MAX), 0, TFS_RECORD_CACHE_MAX, 0};
-		if (!buf || store_record_view(tfs.store, n->id, offset, copy_value, &sl) != 0) {
+	if (!value) {
+		struct slice sl = {malloc(TFS_RECORD_CACHE_MAX), 0, TFS_RECORD_CACHE_MAX, 0};
+		buf = sl.buf;
+		if (!buf || store_record_value(tfs.store, n->id, offset, copy_value, &sl) != 0) {
 			free(buf);
 			return;
 		}
@@ -246,15 +257,6 @@ static void reply_text(fuse_req_t req, const char *text, size_t len, size_t size
 		fuse_reply_buf(req, text + off, len - (size_t)off < size ? len - (size_t)off : size);
 }
 
-static int copy_value(const struct store_record *r, void *arg)
-{
-	struct slice *sl = arg;
-	if (sl->off < r->value_len) {
-		sl->got = r->value_len - sl->off < sl->size ? r->value_len - sl->off : sl->size;
-		memcpy(sl->buf, (const char *)r->value + sl->off, sl->got);
-	}
-	return 0;
-}
 
 /* Sends a read's data; a failed send is the kernel's business (request gone). */
 static int reply_iov(const struct iovec *iov, int count, void *arg)
@@ -291,8 +293,8 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		struct slice sl = {buf, (size_t)off, size, 0};
 		err = store_partition_get(tfs.store, n.id, &p);
 		if (!err)
-			err = store_record_view(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset),
-						copy_value, &sl);
+			err = store_record_value(tfs.store, n.id,
+						 tfs_offset_widen(n.offset, p.end_offset), copy_value, &sl);
 		got = sl.got;
 		break;
 	}

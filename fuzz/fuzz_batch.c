@@ -39,7 +39,8 @@ static void locate_any(const unsigned char *val, size_t size, uint32_t i,
 	struct store_batch lb;
 	struct store_batch_rec loc, r, nokey;
 	int nokey_rc = store_batch_locate(val, size, i, 0, checked_copy, &bd, &lb, &nokey);
-	if (nokey_rc == 0 && (nokey.key || nokey.key_len || !inside(nokey.value, nokey.log_len, val, size)))
+	if (nokey_rc == 0 &&
+	    (nokey.key || nokey.key_len || !inside(nokey.value, nokey.log_len, val, size)))
 		abort();
 	if (store_batch_locate(val, size, i, 1, checked_copy, &bd, &lb, &loc) != 0)
 		return;
