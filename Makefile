@@ -48,7 +48,9 @@ $(BUILD)/mount.topicfs: mount-helper/mount.topicfs
 	@mkdir -p $(BUILD)
 	install -m 0755 $< $@
 
-$(BUILD)/store_test: $(UNIT_OBJ) $(BUILD)/libstore.a
+# The unit tests also cover fs/ code that needs no FUSE.
+$(UNIT_OBJ): CFLAGS += -Ifs
+$(BUILD)/store_test: $(UNIT_OBJ) $(BUILD)/fs/record_cache.o $(BUILD)/libstore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Installs the Debian packages the build and the tests need, if any is missing.

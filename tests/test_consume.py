@@ -51,6 +51,27 @@ def test_offset_files_are_whole_whether_or_not_others_are_open(mnt):
     assert read_file(path(1)) == values[1]  # pushes again
 
 
+def test_offset_reads_of_other_topics_and_partitions_in_between_do_not_mix(mnt):
+    # The open pushes the record the lookup before it read (one per worker):
+    # same offsets in other partitions and topics must never stand in.
+    mnt.topic("a")
+    mnt.topic("b", partitions=2)
+    write_file(mnt.p("a", "produce"), "a0\na1\n")
+    write_file(mnt.p("b", "produce"), "b0\nb1\nb2\nb3\n")  # round robin: p0 b0 b2, p1 b1 b3
+    files = {("a", 0, 0): "a0", ("a", 0, 1): "a1", ("b", 0, 0): "b0", ("b", 0, 1): "b2",
+             ("b", 1, 0): "b1", ("b", 1, 1): "b3"}
+    path = lambda t, p, o: mnt.p(t, f"partition-{p}", f"offset-{o}")
+    for _ in range(3):
+        for (t, p, o), want in files.items():
+            for (t2, p2, o2) in files:  # another record looked up just before
+                os.stat(path(t2, p2, o2))
+                fd = os.open(path(t, p, o), os.O_RDONLY)
+                try:
+                    assert os.read(fd, 100).decode() == want, (t, p, o, t2, p2, o2)
+                finally:
+                    os.close(fd)
+
+
 def test_offsets_not_written_or_malformed_are_enoent(mnt):
     mnt.topic("t")
     write_file(mnt.p("t", "produce"), "a\n")

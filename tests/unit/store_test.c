@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "store.h"
+#include "unit_tests.h"
 
 /* --- fixture: a store in a fresh temp dir --- */
 
@@ -1171,6 +1172,7 @@ static const struct test tests[] = {
 	T(topic_owner_is_stored_and_survives_reopen),
 	T(big_topic_delete_leaves_no_batches),
 	T(record_value_and_deep_records),
+	T(record_cache_answers_only_for_its_record),
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,7 @@
+/* unit_tests.h — tests kept in their own files, run by store_test.c's main. */
+#ifndef TOPICFS_UNIT_TESTS_H
+#define TOPICFS_UNIT_TESTS_H
+
+void test_record_cache_answers_only_for_its_record(void);
+
+#endif
