@@ -1,6 +1,7 @@
 """Consuming: offset files, log, ls, stat, xattrs, and the shell tools on them."""
 import errno
 import os
+import re
 import subprocess
 import threading
 import time
@@ -49,6 +50,38 @@ def test_offset_files_are_whole_whether_or_not_others_are_open(mnt):
     finally:
         os.close(holder)
     assert read_file(path(1)) == values[1]  # pushes again
+
+
+def test_offset_read_is_served_by_the_push_unless_another_is_open(mount_factory):
+    # The daemon's request log (debug) shows whether a read of offset-<n> had to
+    # come to the daemon: not when the open pushed the record, also after refused
+    # opens (they must not leave the daemon counting an open file); yes while
+    # another offset file is open.
+    m = mount_factory("debug")
+    m.topic("t")
+    write_file(m.p("t", "produce"), "".join(f"record-{i}\n" for i in range(6)))
+    path = lambda n: m.p("t", "partition-0", f"offset-{n}")
+
+    def requests(opcode, n):  # libfuse's debug lines name each request's inode
+        pattern = r"opcode: %s \(\d+\), nodeid: %d," % (opcode, os.stat(path(n)).st_ino)
+        return len(re.findall(pattern, m.log()))
+
+    reads_of = lambda n: requests("READ", n)
+
+    for flags in (os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_APPEND):
+        with pytest.raises(PermissionError):
+            os.open(path(0), flags)
+    assert read_file(path(1)) == "record-1"
+    assert reads_of(1) == 0, "the read of offset-1 came to the daemon"
+    holder = os.open(path(2), os.O_RDONLY)
+    try:
+        assert read_file(path(3)) == "record-3"
+        assert reads_of(3) == 1, "with offset-2 open, offset-3 is read as usual"
+    finally:
+        os.close(holder)
+    wait_for(lambda: requests("RELEASE", 2) == 1, what="offset-2's release")
+    assert read_file(path(4)) == "record-4"
+    assert reads_of(4) == 0, "pushes resume once no offset file is open"
 
 
 def test_offset_reads_of_other_topics_and_partitions_in_between_do_not_mix(mnt):
