@@ -162,8 +162,8 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int acc = fi->flags & O_ACCMODE;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
-	/* An offset-<n> was just looked up, and its read checks it again: no
-	 * need to look the record up a third time (random reads are 3 requests). */
+	/* An offset-<n> was just looked up, and the push below or its read
+	 * checks it again: no need to look the record up here too. */
 	if (!err && n.kind != TFS_OFFSET)
 		err = tfs_tree_stat(ino, &st);
 	if (err) {
@@ -256,7 +256,6 @@ static void reply_text(fuse_req_t req, const char *text, size_t len, size_t size
 	else
 		fuse_reply_buf(req, text + off, len - (size_t)off < size ? len - (size_t)off : size);
 }
-
 
 /* Sends a read's data; a failed send is the kernel's business (request gone). */
 static int reply_iov(const struct iovec *iov, int count, void *arg)
