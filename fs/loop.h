@@ -5,8 +5,10 @@
 #include "tfs.h"
 
 /* Handles requests with `workers` threads until the session exits (a signal
- * or the unmount). Returns 0, or a negative errno if reading a request failed. */
-int tfs_loop_run(struct fuse_session *se, unsigned workers);
+ * or the unmount). While requests come back to back, the reader polls up to
+ * spin_us for the next one before it sleeps. Returns 0, or a negative errno if
+ * reading a request failed. */
+int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us);
 
 /* A handler is about to wait (the store's wait hook): let another worker read
  * requests meanwhile. Does nothing outside a worker or during a RELEASE. */

@@ -188,7 +188,7 @@ int main(int argc, char *argv[])
 
 	/* One worker handles requests while the others wait; they take over
 	 * while it waits for the disk or the write lock (an fsync, a long rmdir). */
-	err = tfs_loop_run(se, 4);
+	err = tfs_loop_run(se, 4, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */
 	rc = err >= 0 ? 0 : 1;
 	if (rc)

@@ -15,6 +15,7 @@ struct raw_options {
 	char *sync;
 	char *check_interval;
 	char *map_size;
+	char *spin;
 };
 
 enum { KEY_FOREGROUND, KEY_DEBUG, KEY_HELP, KEY_VERSION };
@@ -29,6 +30,7 @@ static const struct fuse_opt spec[] = {
 	OPT("sync=%s", sync),
 	OPT("retention.check.interval.ms=%s", check_interval),
 	OPT("map.size=%s", map_size),
+	OPT("spin=%s", spin),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -102,6 +104,7 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 	store_config_defaults(&o->defaults);
 	o->sync = TFS_SYNC_INTERVAL;
 	o->retention_check_ms = 5000;
+	o->spin_us = TFS_SPIN_US_DEFAULT;
 
 	if (fuse_opt_parse(args, &st, spec, on_arg) != 0)
 		goto out;
@@ -133,6 +136,17 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 		fprintf(stderr, "topicfs: map.size must be a positive number of bytes\n");
 		goto out;
 	}
+	if (raw->spin) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(raw->spin, &end, 10);
+		if (errno || end == raw->spin || *end || v < 0 || v > TFS_SPIN_US_MAX) {
+			fprintf(stderr, "topicfs: spin must be a number of microseconds from 0 to %d, "
+					"not '%s'\n", TFS_SPIN_US_MAX, raw->spin);
+			goto out;
+		}
+		o->spin_us = v;
+	}
 	if (!o->data_dir || !o->mountpoint) {
 		fprintf(stderr, "topicfs: need DATA_DIR and MOUNTPOINT (see topicfs --help)\n");
 		goto out;
@@ -157,6 +171,7 @@ out:
 	free(raw->sync);
 	free(raw->check_interval);
 	free(raw->map_size);
+	free(raw->spin);
 	return rc;
 }
 
@@ -178,8 +193,10 @@ void tfs_options_usage(const char *prog)
 	       "  -o key.separator=S               split each line into key S value (none)\n"
 	       "  -o retention.check.interval.ms=MS  how often retention runs (5000)\n"
 	       "  -o sync=interval|always          fsync once a second, or every commit (interval)\n"
+	       "  -o spin=US                       poll up to US microseconds for the next request\n"
+	       "                                   while requests come back to back; 0: never (%d)\n"
 	       "  -o allow_other,default_permissions and other FUSE options\n",
-	       prog);
+	       prog, TFS_SPIN_US_DEFAULT);
 }
 
 void tfs_options_free(struct tfs_options *o)

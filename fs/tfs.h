@@ -17,6 +17,10 @@
 
 enum tfs_sync { TFS_SYNC_INTERVAL, TFS_SYNC_ALWAYS };
 
+/* spin= (see loop.c): the default, and the most it may be. */
+#define TFS_SPIN_US_DEFAULT 50
+#define TFS_SPIN_US_MAX 10000
+
 /* Everything parsed from the command line and -o. */
 struct tfs_options {
 	char *data_dir;               /* absolute */
@@ -27,6 +31,7 @@ struct tfs_options {
 	int show_version;
 	enum tfs_sync sync;
 	int64_t retention_check_ms;   /* retention.check.interval.ms */
+	int64_t spin_us;              /* spin=: how long to poll for the next request */
 	int64_t map_size;             /* initial LMDB map size; 0 = the store's default */
 	struct store_config defaults; /* for new topics */
 };

@@ -92,6 +92,9 @@ def test_fstab_only_words_are_ignored(mount_helper, dirs):
     ("partitions=0", "invalid value for option partitions"),
     ("no.such.option=1", "unknown option"),
     ("sync=sometimes", "sync must be"),
+    ("spin=fast", "spin must be"),
+    ("spin=-1", "spin must be"),
+    ("spin=10001", "spin must be"),
 ])
 def test_bad_option_fails_with_32_and_says_why(mount_helper, dirs, opts, message):
     data, mnt = dirs

@@ -4,6 +4,7 @@ import os
 import random
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -282,3 +283,27 @@ def test_write_to_deleted_topic_is_enoent(mnt):
         os.write(fd, b"late\n")
     assert e.value.errno == errno.ENOENT
     os.close(fd)
+
+
+def daemon_cpu_seconds(m):
+    fields = open(f"/proc/{m.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("options", ["", "spin=0", "spin=10000"])
+def test_back_to_back_appends_then_the_daemon_sleeps(mount_factory, options):
+    # While appends come back to back the daemon polls for the next request
+    # (spin=); once they stop it must sleep, not go on polling.
+    m = mount_factory(options)
+    m.topic("t")
+    path = m.p("t", "produce")
+    for i in range(3000):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        os.write(fd, b"r%d\n" % i)
+        os.close(fd)
+    assert read_file(m.p("t", "partition-0", "end")) == "3000\n"
+    time.sleep(0.2)
+    before = daemon_cpu_seconds(m)
+    time.sleep(1.0)
+    idle = daemon_cpu_seconds(m) - before
+    assert idle < 0.05, f"the idle daemon used {idle:.2f} s of CPU in 1 s"
