@@ -37,6 +37,8 @@ struct loop {
 	int fd;             /* /dev/fuse, non-blocking */
 	int64_t spin_ns;    /* how long the reader polls for the next request */
 	int hot;            /* the last requests came within spin_ns of each other */
+	unsigned cold;      /* requests to read without polling, after a miss */
+	unsigned backoff;   /* what cold is set to after the next miss */
 	int64_t done_ns;    /* when the last request was handled (rx held) */
 	pthread_mutex_t rx; /* the right to read the next request */
 	sem_t finished;     /* posted by each worker that stops */
@@ -92,18 +94,29 @@ static void wait_readable(struct loop *l, struct fuse_buf *buf)
 /* Reads the next request, rx held; polls first while hot (see the top). */
 static int receive(struct loop *l, struct fuse_buf *buf)
 {
-	int64_t until = l->hot ? now_ns() + l->spin_ns : 0;
+	int64_t until = l->hot && !l->cold ? now_ns() + l->spin_ns : 0;
 	int slept = 0;
+	if (l->cold)
+		l->cold--;
 	for (;;) {
 		int res = fuse_session_receive_buf(l->se, buf);
 		if (res != -EAGAIN) {
 			if (res > 0 && slept)
 				l->hot = now_ns() - l->done_ns < l->spin_ns;
+			if (res > 0 && !slept && until)
+				l->backoff = 0; /* the poll paid off */
 			return res;
 		}
 		if (until && now_ns() < until)
 			continue;
-		until = 0;
+		if (until) {
+			/* A miss: the caller stopped, or could not run (both CPUs
+			 * busy, maybe with this poll). Poll less for a while,
+			 * less and less while misses go on. */
+			l->backoff = l->backoff ? (l->backoff < 4096 ? 2 * l->backoff : 4096) : 16;
+			l->cold = l->backoff;
+			until = 0;
+		}
 		wait_readable(l, buf);
 		slept = 1;
 	}
