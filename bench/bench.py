@@ -613,6 +613,18 @@ def bulk_consume(m, rs, work):
     target("bulk consume ahead of Redis Streams XRANGE", "%.2f×" % (rt / rr), rt > rr)
 
 
+def redis_settle(c, timeout=300):
+    """Waits until redis has no AOF rewrite running or scheduled, then syncs the disk."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = c.cmd("INFO", "persistence")
+        info = info.decode() if isinstance(info, bytes) else str(info)
+        if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
+            break
+        time.sleep(0.2)
+    os.sync()
+
+
 def random_reads(m, rs, work, lines_file):
     reps = 10  # N_BIG = 10 × N_BULK
     t = "big"
@@ -624,18 +636,10 @@ def random_reads(m, rs, work, lines_file):
     DETAIL.append("the %d-record partition took %.1f s to produce (%s records/s)" % (N_BIG, dt, fmt(N_BIG / dt)))
     plain = os.path.join(work, "plain-big")
     sh("cat %s > %s" % (" ".join([lines_file] * reps), plain))
-    # redis: the same 10M records, explicit ids 0-1 .. 0-N so a record can be addressed
-    log("loading %d records into redis" % N_BIG)
-    rs.c.cmd("DEL", "big")
-
-    def chunks():
-        step = 100_000
-        for base in range(0, N_BIG, step):
-            yield b"".join(resp_xadd(b"big", b"%099d" % (i % N_BULK), b"0-%d" % (i + 1))
-                           for i in range(base, min(base + step, N_BIG)))
-    rs.pipe(chunks())
-    check(rs.c.cmd("XLEN", "big") == N_BIG, "redis big stream length")
-
+    # Each peer is measured with the others' writes on disk, not in flight: redis
+    # is loaded after topicfs and the plain file are read, and measured once its
+    # background AOF work is done (it rewrites a 1 GB AOF after the load).
+    os.sync()
     rnd = random.Random(4)
     offs = [rnd.randrange(N_BIG) for _ in range(N_RAND)]
     d = "%s/%s/partition-0" % (m.mnt, t)
@@ -669,6 +673,19 @@ def random_reads(m, rs, work, lines_file):
         os.close(fd)
         per_po.append(time.perf_counter_ns() - t0)
         check(b == line(n % N_BULK), "plain record %d" % n)
+    # redis: the same 10M records, explicit ids 0-1 .. 0-N so a record can be addressed
+    log("loading %d records into redis" % N_BIG)
+    rs.c.cmd("DEL", "big")
+
+    def chunks():
+        step = 100_000
+        for base in range(0, N_BIG, step):
+            yield b"".join(resp_xadd(b"big", b"%099d" % (i % N_BULK), b"0-%d" % (i + 1))
+                           for i in range(base, min(base + step, N_BIG)))
+    rs.pipe(chunks())
+    check(rs.c.cmd("XLEN", "big") == N_BIG, "redis big stream length")
+
+    redis_settle(rs.c)
     per_r = []
     c = rs.c
     for n in offs:
@@ -1091,7 +1108,9 @@ def report(mach, issue2res, elapsed):
 - random reads: a %d-record partition made by one big `cat` of the line file ×10; %d reads at random offsets
   in one python process, each `os.open(offset-n)`, `os.read`, `os.close`, timed individually, contents
   checked. Plain peer: open+pread+close of the same bytes in a 1 GB file (and pread on an open fd);
-  Redis: the same records with ids 0-1..0-N, `XRANGE big id id` round trips.
+  Redis: the same records with ids 0-1..0-N, `XRANGE big id id` round trips. topicfs and the plain file
+  are read first, with the disk synced; Redis is loaded after them and read once its AOF rewrite is over
+  and the disk synced again, so no peer is measured under another's background writes.
 - follow latency: a writer (one fd on `produce`, one write() per record) appends one record every
   30–170 ms (random, so not in step with any poll period); latency = CLOCK_MONOTONIC when the follower
   got the line minus when the writer's write() (the XADD reply for Redis) returned — and, second set of

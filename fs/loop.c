@@ -101,8 +101,13 @@ static int receive(struct loop *l, struct fuse_buf *buf)
 	for (;;) {
 		int res = fuse_session_receive_buf(l->se, buf);
 		if (res != -EAGAIN) {
-			if (res > 0 && slept)
-				l->hot = now_ns() - l->done_ns < l->spin_ns;
+			int64_t gap = res > 0 && slept ? now_ns() - l->done_ns : 0;
+			if (gap) {
+				l->hot = gap < l->spin_ns;
+				/* A pause, not a busy machine: forget the misses. */
+				if (gap > 20 * l->spin_ns)
+					l->backoff = l->cold = 0;
+			}
 			if (res > 0 && !slept && until)
 				l->backoff = 0; /* the poll paid off */
 			return res;
@@ -110,9 +115,10 @@ static int receive(struct loop *l, struct fuse_buf *buf)
 		if (until && now_ns() < until)
 			continue;
 		if (until) {
-			/* A miss: the caller stopped, or could not run (both CPUs
-			 * busy, maybe with this poll). Poll less for a while,
-			 * less and less while misses go on. */
+			/* A miss: the caller stopped (then the next request comes
+			 * after a pause, see above), or could not run (both CPUs
+			 * busy, maybe with this poll). Poll less for a while, less
+			 * and less while misses go on. */
 			l->backoff = l->backoff ? (l->backoff < 4096 ? 2 * l->backoff : 4096) : 16;
 			l->cold = l->backoff;
 			until = 0;
