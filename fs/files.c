@@ -1,6 +1,7 @@
 /* files.c — open, read, write and close for every file of the tree. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,19 @@ static const char *kind_name(enum tfs_kind k)
 	}
 }
 
-/* What fi->fh points to for produce, keys/<key> and log. */
+/* What fi->fh points to for produce, keys/<key>, log, start, end and config/<name>. */
 struct open_file {
 	struct tfs_handle_link link; /* first: the registry hands links back */
 	uint32_t topic_id;
 	struct tfs_producer *producer; /* produce, keys/<key> */
 	struct tfs_logview *view;      /* log */
+	/* start, end, config/<name>: the text a read at offset 0 made. Reads
+	 * further on are served from it, as sysfs does, so a value that changes
+	 * between the two read()s of a `cat` never reaches it torn. */
+	pthread_mutex_t text_lock;
+	int has_text;
+	size_t text_len;
+	char text[64];
 };
 
 static struct open_file *file_of(struct fuse_file_info *fi)
@@ -52,15 +60,18 @@ static struct open_file *file_of(struct fuse_file_info *fi)
 	return (struct open_file *)(uintptr_t)fi->fh;
 }
 
-static int file_open(struct fuse_file_info *fi, uint32_t topic_id, struct tfs_producer *p,
-		     struct tfs_logview *v)
+/* p and v NULL: a text file (start, end, config/<name>); else either is
+ * NULL only when making it failed. */
+static int file_open(struct fuse_file_info *fi, uint32_t topic_id, int text,
+		     struct tfs_producer *p, struct tfs_logview *v)
 {
-	struct open_file *f = (p || v) ? calloc(1, sizeof *f) : NULL;
+	struct open_file *f = (text || p || v) ? calloc(1, sizeof *f) : NULL;
 	if (!f) {
 		tfs_producer_free(p);
 		tfs_logview_free(v);
 		return ENOMEM;
 	}
+	pthread_mutex_init(&f->text_lock, NULL);
 	f->topic_id = topic_id;
 	f->producer = p;
 	f->view = v;
@@ -92,6 +103,7 @@ static void file_close(struct tfs_handle_link *l)
 		tfs_poll_forget(f->view);
 		tfs_logview_free(f->view);
 	}
+	pthread_mutex_destroy(&f->text_lock);
 	free(f);
 }
 
@@ -179,7 +191,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	switch (n.kind) {
 	case TFS_PRODUCE:
-		if ((err = file_open(fi, n.id, tfs_producer_new(tfs.store, n.id, NULL, 0), NULL))) {
+		if ((err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, NULL, 0), NULL))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -189,7 +201,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	case TFS_LOG:
-		if ((err = file_open(fi, n.id, NULL, tfs_logview_new(n.id)))) {
+		if ((err = file_open(fi, n.id, 0, NULL, tfs_logview_new(n.id)))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -199,8 +211,11 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (atomic_fetch_add(&offsets_open, 1) == 0)
 			push_record(ino, &n);
 		break;
-	default:
-		fi->direct_io = 1; /* start, end, config: sizes change under the cache */
+	default: /* start, end, config/<name>: direct_io, their sizes change */
+		if ((err = file_open(fi, n.id, 1, NULL, NULL))) {
+			fuse_reply_err(req, err);
+			return;
+		}
 		break;
 	}
 	/* A close has nothing to wait for: a writer's held partial line is
@@ -236,7 +251,8 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = file_open(fi, n.id, tfs_producer_new(tfs.store, n.id, name, strlen(name)), NULL);
+		err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, name, strlen(name)),
+				NULL);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -257,6 +273,25 @@ static void reply_text(fuse_req_t req, const char *text, size_t len, size_t size
 		fuse_reply_buf(req, text + off, len - (size_t)off < size ? len - (size_t)off : size);
 }
 
+/* The current text of start, end or config/<name>. */
+static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len)
+{
+	struct store_partition p;
+	struct store_topic t;
+	int err;
+	if (n->kind == TFS_CONFIG) {
+		if ((err = store_topic_by_id(tfs.store, n->id, &t)) == 0)
+			*len = store_config_format(&t.config, n->sub, text, cap);
+		return err;
+	}
+	if ((err = store_partition_get(tfs.store, n->id, &p)) == 0) {
+		int l = snprintf(text, cap, "%" PRIu64 "\n",
+				 n->kind == TFS_START ? p.start_offset : p.end_offset);
+		*len = l < 0 ? 0 : (size_t)l < cap ? (size_t)l : cap - 1;
+	}
+	return err;
+}
+
 /* Sends a read's data; a failed send is the kernel's business (request gone). */
 static int reply_iov(const struct iovec *iov, int count, void *arg)
 {
@@ -268,7 +303,6 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 {
 	struct tfs_node n;
 	struct store_partition p;
-	struct store_topic t;
 	char text[64];
 	char *buf = NULL;
 	size_t got = 0;
@@ -299,20 +333,27 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	case TFS_START:
 	case TFS_END:
-		if ((err = store_partition_get(tfs.store, n.id, &p)) == 0) {
-			int len = snprintf(text, sizeof text, "%" PRIu64 "\n",
-					   n.kind == TFS_START ? p.start_offset : p.end_offset);
-			reply_text(req, text, (size_t)len, size, off);
-			return;
+	case TFS_CONFIG: {
+		struct open_file *f = file_of(fi);
+		size_t len = 0;
+		if (!f) {
+			err = EBADF;
+			break;
 		}
-		break;
-	case TFS_CONFIG:
-		if ((err = store_topic_by_id(tfs.store, n.id, &t)) == 0) {
-			size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
+		pthread_mutex_lock(&f->text_lock);
+		if (off == 0 || !f->has_text) {
+			err = text_of(&n, f->text, sizeof f->text, &f->text_len);
+			f->has_text = !err;
+		}
+		if (!err)
+			memcpy(text, f->text, len = f->text_len);
+		pthread_mutex_unlock(&f->text_lock);
+		if (!err) {
 			reply_text(req, text, len, size, off);
 			return;
 		}
 		break;
+	}
 	default:
 		err = EBADF;
 		break;

@@ -105,6 +105,30 @@ def test_offset_reads_of_other_topics_and_partitions_in_between_do_not_mix(mnt):
                     os.close(fd)
 
 
+def test_start_end_and_config_are_never_read_torn(mnt):
+    # A read at offset 0 takes the value; reads further on continue that same
+    # text (as sysfs does), so `cat end` racing an append cannot print "9\n0\n".
+    mnt.topic("t")
+    write_file(mnt.p("t", "produce"), "".join(f"r{i}\n" for i in range(9)))
+    end = os.open(mnt.p("t", "partition-0", "end"), os.O_RDONLY)
+    cfg = os.open(mnt.p("t", "config", "retention.ms"), os.O_RDONLY)
+    try:
+        assert os.pread(end, 1, 0) == b"9"
+        write_file(mnt.p("t", "produce"), "r9\n")  # end is now 10
+        assert os.pread(end, 10, 1) == b"\n", "the rest of the text read at 0"
+        assert os.pread(end, 10, 0) == b"10\n", "a read at 0 takes the new value"
+        assert os.pread(end, 10, 2) == b"\n"
+
+        assert os.pread(cfg, 3, 0) == b"604"
+        write_file(mnt.p("t", "config", "retention.ms"), "1000\n", os.O_WRONLY)
+        assert os.pread(cfg, 64, 3) == b"800000\n"
+        assert os.pread(cfg, 64, 0) == b"1000\n"
+    finally:
+        os.close(end)
+        os.close(cfg)
+    assert read_file(mnt.p("t", "partition-0", "end")) == "10\n"
+
+
 def test_offsets_not_written_or_malformed_are_enoent(mnt):
     mnt.topic("t")
     write_file(mnt.p("t", "produce"), "a\n")
