@@ -372,6 +372,9 @@ class RedisServer:
         self.version = subprocess.run(["redis-server", "--version"], stdout=subprocess.PIPE, text=True).stdout.split()[2]
         self.p = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                                    "--dir", d, "--appendonly", "yes", "--appendfsync", "everysec",
+                                   # no automatic AOF rewrite: it would rewrite GBs in the
+                                   # background while the next workload runs, on any peer
+                                   "--auto-aof-rewrite-percentage", "0",
                                    "--save", "", "--daemonize", "no", "--protected-mode", "no",
                                    "--logfile", os.path.join(d, "redis.log")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -1041,7 +1044,7 @@ def machine():
             "fusermount3 --version 2>&1 | awk '{print $NF}'") + ")"),
         ("lmdb", run("pkg-config --modversion lmdb") or run("dpkg-query -W -f '${Version}' liblmdb0")),
         ("redis", run("redis-server --version | awk '{print $3}' | sed 's/v=//'") +
-         " (appendonly yes, appendfsync everysec, 127.0.0.1 TCP)"),
+         " (appendonly yes, appendfsync everysec, no automatic AOF rewrite, 127.0.0.1 TCP)"),
         ("python", platform.python_version()),
         ("sizes", "%s%d bulk records of %d B, %d small appends, %d-record random-read partition, %d reps (median)" % (
             "BENCH_QUICK=1: " if QUICK else "", N_BULK, REC, N_SMALL, N_BIG, REPS)),
@@ -1163,18 +1166,20 @@ def main():
         log("topicfs daemon pid %d, redis-server pid %d port %d" % (m.pid, rs.pid, rs.port))
         log("bulk produce")
         bulk_produce(m, rs, WORK, lines_file, resp_file)
+        # Each workload starts with nothing left to write back (redis_settle syncs).
         log("small appends")
-        os.sync()  # start each workload with nothing left to write back
+        redis_settle(rs.c)
         small_appends(m, rs, WORK)
         log("bulk consume")
-        os.sync()  # start each workload with nothing left to write back
+        redis_settle(rs.c)
         bulk_consume(m, rs, WORK)
         log("issue-2 note")
         i2 = issue2(m)
         log("follow latency")
+        redis_settle(rs.c)
         follow_latency(m, rs, WORK)
         log("random reads")
-        os.sync()  # start each workload with nothing left to write back
+        redis_settle(rs.c)
         random_reads(m, rs, WORK, lines_file)
         redis_hwm = rs.hwm()
         DETAIL.append("redis-server VmHWM over the run: %.0f MiB" % (redis_hwm / MiB))
