@@ -27,7 +27,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "logging.h"
 #include "loop.h"
@@ -35,6 +37,7 @@
 struct loop {
 	struct fuse_session *se;
 	int fd;             /* /dev/fuse, non-blocking */
+	int stop_fd;        /* an eventfd, readable once the loop must stop */
 	int64_t spin_ns;    /* how long the reader polls for the next request */
 	int hot;            /* the last requests came within spin_ns of each other */
 	unsigned cold;      /* requests to read without polling, after a miss */
@@ -58,19 +61,6 @@ void tfs_loop_before_wait(void)
 	}
 }
 
-struct receiving {
-	struct loop *l;
-	struct fuse_buf *buf;
-};
-
-/* A worker cancelled while it waits for a request: let the next one read. */
-static void cancelled(void *arg)
-{
-	struct receiving *r = arg;
-	free(r->buf->mem);
-	pthread_mutex_unlock(&r->l->rx);
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec t;
@@ -78,17 +68,11 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Sleeps until a request is there to read, rx held. */
-static void wait_readable(struct loop *l, struct fuse_buf *buf)
+/* Sleeps until a request is there to read, or the loop stops; rx held. */
+static void wait_readable(struct loop *l)
 {
-	struct receiving r = {l, buf};
-	struct pollfd p = {.fd = l->fd, .events = POLLIN};
-	/* Stopping cancels the workers; only this wait may be cut short. */
-	pthread_cleanup_push(cancelled, &r);
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	poll(&p, 1, -1);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cleanup_pop(0);
+	struct pollfd p[2] = {{.fd = l->fd, .events = POLLIN}, {.fd = l->stop_fd, .events = POLLIN}};
+	poll(p, 2, -1);
 }
 
 /* Reads the next request, rx held; polls first while hot (see the top). */
@@ -123,7 +107,7 @@ static int receive(struct loop *l, struct fuse_buf *buf)
 			l->cold = l->backoff;
 			until = 0;
 		}
-		wait_readable(l, buf);
+		wait_readable(l);
 		slept = 1;
 	}
 }
@@ -141,7 +125,6 @@ static void *worker(void *arg)
 	struct fuse_buf buf;
 	int locked = 0;
 	memset(&buf, 0, sizeof buf);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!fuse_session_exited(l->se)) {
 		if (!locked)
 			pthread_mutex_lock(&l->rx);
@@ -174,10 +157,13 @@ static void *worker(void *arg)
 
 int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us)
 {
-	struct loop l = {.se = se, .fd = fuse_session_fd(se), .spin_ns = spin_us * 1000};
+	struct loop l = {
+		.se = se, .fd = fuse_session_fd(se), .stop_fd = -1, .spin_ns = spin_us * 1000};
 	pthread_t *t = calloc(workers, sizeof *t);
 	unsigned started = 0;
 	int err = t ? 0 : -ENOMEM;
+	if (!err && (l.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		err = -errno;
 	/* Reads never block: receive() polls, and sleeps in poll(2). */
 	int flags = fcntl(l.fd, F_GETFL);
 	if (flags < 0 || fcntl(l.fd, F_SETFL, flags | O_NONBLOCK) < 0)
@@ -198,10 +184,15 @@ int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us)
 	if (started > 0)
 		while (!fuse_session_exited(se))
 			sem_wait(&l.finished);
-	for (unsigned i = 0; i < started; i++)
-		pthread_cancel(t[i]);
+	/* Wakes the worker waiting for a request; each then sees the session has
+	 * exited and stops, handing rx to the next. */
+	uint64_t one = 1;
+	if (started > 0 && write(l.stop_fd, &one, sizeof one) != sizeof one)
+		tfs_log(LOG_ERR, "cannot wake the request workers: %s", strerror(errno));
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
+	if (l.stop_fd >= 0)
+		close(l.stop_fd);
 	if (!err)
 		err = l.error;
 	sem_destroy(&l.finished);
