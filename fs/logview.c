@@ -90,17 +90,26 @@ static int carry_find_fn(const struct iovec *iov, int count, void *arg)
 	return 0;
 }
 
-/* Makes v's carry the rest of the record a read ending at absolute position
- * at stops in, or none when at starts a record. Looks a little ahead first,
- * more only for long records, to keep reads of small records cheap. */
-static void carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
+/* What a read ending at absolute position `at` should leave as v's carry. */
+struct carry_next {
+	int replace;                     /* else keep v's carry as it is */
+	uint64_t at;
+	struct tfs_logview_carry *carry; /* the record's rest; NULL: at starts a record */
+};
+
+/* Finds the rest of the record a read ending at absolute position at stops in,
+ * or that at starts a record. Looks a little ahead first, more only for long
+ * records, to keep reads of small records cheap. The read installs it once it
+ * is served (carry_install). */
+static struct carry_next carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
 {
 	static const size_t look[] = {512, 64 << 10, CARRY_MAX};
+	struct carry_next next = {0, at, NULL};
 	pthread_mutex_lock(&v->lock);
 	int known = carry_covers(v->carry, at) || (v->carry && v->carry->pos + v->carry->len == at);
 	pthread_mutex_unlock(&v->lock);
 	if (known || at == 0)
-		return;
+		return next;
 	struct carry_find cf = {0, NULL};
 	for (size_t i = 0; i < sizeof(look) / sizeof(look[0]); i++) {
 		if (store_log_view(s, v->gpid, at - 1, look[i] + 1, carry_find_fn, &cf) != 0 ||
@@ -110,12 +119,10 @@ static void carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
 	if (cf.carry)
 		cf.carry->pos = at;
 	else if (!cf.boundary)
-		return; /* removed already, or too long to carry: keep what we have */
-	pthread_mutex_lock(&v->lock);
-	struct tfs_logview_carry *old = v->carry;
-	v->carry = cf.carry;
-	pthread_mutex_unlock(&v->lock);
-	free(old);
+		return next; /* removed already, or too long to carry: keep what we have */
+	next.replace = 1;
+	next.carry = cf.carry;
+	return next;
 }
 
 /* A hole is served from this many zero bytes at most per read: a short read. */
@@ -126,20 +133,32 @@ struct emit_state {
 	tfs_logview_emit emit;
 	void *arg;
 	struct tfs_logview *v;
-	uint64_t pos; /* the handle's position read at */
-	size_t hole;  /* zero bytes to put first */
+	uint64_t pos;            /* the handle's position read at */
+	uint64_t abs;            /* the same, as an absolute log position */
+	size_t hole;             /* zero bytes to put first */
+	struct carry_next carry; /* for where the read was asked to end */
 };
 
 /* Records where this read ended, then replies. Once the reply is out the
- * reader may close the file, and the handle may be freed: touch it before. */
+ * reader may close the file, and the handle may be freed: touch it before.
+ * The carry found before the read replaces v's only now that the read has
+ * ended where it was taken: a read that retention makes retry (or that stops
+ * short) may still need the carry it would replace, for where it starts. */
 static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
 {
 	size_t total = 0;
+	struct tfs_logview_carry *old = NULL;
 	for (int i = 0; i < count; i++)
 		total += iov[i].iov_len;
 	pthread_mutex_lock(&e->v->lock);
 	e->v->next = e->pos + total;
+	if (e->carry.replace && e->abs + total == e->carry.at) {
+		old = e->v->carry;
+		e->v->carry = e->carry.carry;
+		e->carry.carry = NULL;
+	}
 	pthread_mutex_unlock(&e->v->lock);
+	free(old);
 	return e->emit(iov, count, e->arg);
 }
 
@@ -182,7 +201,7 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 			pthread_mutex_unlock(&v->lock);
 			if (!one.iov_base)
 				return ENOMEM;
-			struct emit_state e = {emit, arg, v, pos, 0};
+			struct emit_state e = {.emit = emit, .arg = arg, .v = v, .pos = pos};
 			err = emit_now(&e, &one, 1);
 			free(one.iov_base);
 			return err;
@@ -194,7 +213,7 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		uint64_t abs = pos + v->shift;
 		pthread_mutex_unlock(&v->lock);
 
-		struct emit_state e = {emit, arg, v, pos, 0};
+		struct emit_state e = {.emit = emit, .arg = arg, .v = v, .pos = pos, .abs = abs};
 		if (abs >= p.end_pos || size == 0)
 			return emit_now(&e, NULL, 0);
 		if (size > p.end_pos - abs)
@@ -209,8 +228,9 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 			return emit_with_hole(NULL, 0, &e);
 		/* Before the reply, which may end the handle's life. */
 		if (abs + size < p.end_pos)
-			carry_take(s, v, abs + size);
+			e.carry = carry_take(s, v, abs + size);
 		err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole, &e);
+		free(e.carry.carry); /* not installed */
 		if (err != ERANGE)
 			return err;
 	}
