@@ -10,8 +10,9 @@
  * Between requests the reader sleeps in poll(2), except while they come back
  * to back (a caller's loop: each came within spin= of the last one handled):
  * then it first polls /dev/fuse for up to spin= microseconds. On a VM, waking
- * a sleeping thread's CPU costs a third of a round trip; after one miss it
- * sleeps again, so an idle or lightly used mount spends no CPU on this.
+ * a sleeping thread's CPU costs a third of a round trip. After a miss it
+ * sleeps, so an idle or lightly used mount spends no CPU on this; while misses
+ * go on (the caller could not run: a busy machine) it polls less and less.
  *
  * Order: closing produce costs no FLUSH round trip (every open sets
  * noflush), so a writer's held partial line is committed on RELEASE, which the
