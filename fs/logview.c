@@ -99,8 +99,8 @@ struct carry_next {
 
 /* Finds the rest of the record a read ending at absolute position at stops in,
  * or that at starts a record. Looks a little ahead first, more only for long
- * records, to keep reads of small records cheap. The read installs it once it
- * is served (carry_install). */
+ * records, to keep reads of small records cheap. The read installs it when it
+ * replies (emit_now). */
 static struct carry_next carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
 {
 	static const size_t look[] = {512, 64 << 10, CARRY_MAX};

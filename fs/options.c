@@ -81,12 +81,13 @@ static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 	}
 }
 
-static int parse_ms(const char *s, int64_t *out)
+/* A decimal integer in [min, max] into *out; -1 for anything else. */
+static int parse_int(const char *s, long long min, long long max, int64_t *out)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v <= 0)
+	if (errno || end == s || *end || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -128,24 +129,19 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 			goto out;
 		}
 	}
-	if (raw->check_interval && parse_ms(raw->check_interval, &o->retention_check_ms)) {
+	if (raw->check_interval &&
+	    parse_int(raw->check_interval, 1, LLONG_MAX, &o->retention_check_ms)) {
 		fprintf(stderr, "topicfs: retention.check.interval.ms must be a positive number\n");
 		goto out;
 	}
-	if (raw->map_size && parse_ms(raw->map_size, &o->map_size)) {
+	if (raw->map_size && parse_int(raw->map_size, 1, LLONG_MAX, &o->map_size)) {
 		fprintf(stderr, "topicfs: map.size must be a positive number of bytes\n");
 		goto out;
 	}
-	if (raw->spin) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(raw->spin, &end, 10);
-		if (errno || end == raw->spin || *end || v < 0 || v > TFS_SPIN_US_MAX) {
-			fprintf(stderr, "topicfs: spin must be a number of microseconds from 0 to %d, "
-					"not '%s'\n", TFS_SPIN_US_MAX, raw->spin);
-			goto out;
-		}
-		o->spin_us = v;
+	if (raw->spin && parse_int(raw->spin, 0, TFS_SPIN_US_MAX, &o->spin_us)) {
+		fprintf(stderr, "topicfs: spin must be a number of microseconds from 0 to %d, not '%s'\n",
+			TFS_SPIN_US_MAX, raw->spin);
+		goto out;
 	}
 	if (!o->data_dir || !o->mountpoint) {
 		fprintf(stderr, "topicfs: need DATA_DIR and MOUNTPOINT (see topicfs --help)\n");
