@@ -9,6 +9,7 @@
 
 #include "handles.h"
 #include "inode.h"
+#include "log_reply.h"
 #include "logging.h"
 #include "logpoll.h"
 #include "logview.h"
@@ -292,13 +293,6 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 	return err;
 }
 
-/* Sends a read's data; a failed send is the kernel's business (request gone). */
-static int reply_iov(const struct iovec *iov, int count, void *arg)
-{
-	fuse_reply_iov((fuse_req_t)arg, iov, count);
-	return 0;
-}
-
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
@@ -309,9 +303,11 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
 	if (!err && n.kind == TFS_LOG) {
-		/* The reply is sent from the store's pages, inside its read. */
-		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, size, reply_iov,
-				       req);
+		/* The reply is sent from the store's file, inside its read. */
+		if (size > tfs_log_reply_max())
+			size = tfs_log_reply_max();
+		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, size,
+				       tfs_log_reply, req);
 		if (err)
 			fuse_reply_err(req, err);
 		return;

@@ -48,6 +48,9 @@ void tfs_logview_free(struct tfs_logview *v)
  * in one can still lose its rest to retention (default max.message.bytes). */
 #define CARRY_MAX ((size_t)1 << 20)
 
+/* How far past a read's end to look first for the end of the record it stops in. */
+#define CARRY_LOOK_FIRST 512
+
 struct tfs_logview_carry {
 	uint64_t pos; /* absolute log position of data[0] */
 	size_t len;   /* up to and including the record's '\n' */
@@ -61,32 +64,40 @@ static int carry_covers(const struct tfs_logview_carry *c, uint64_t at)
 }
 
 struct carry_find {
+	struct store *s;
 	int boundary;                   /* out: the byte before the position is '\n' */
 	struct tfs_logview_carry *carry; /* out: the record's rest, if it was in view */
 };
 
 /* Gets the view from one byte before the position: that byte says whether
  * the position starts a record; if not, the record's rest runs to the next
- * '\n', which a record never puts past its own batch: the same piece. */
+ * '\n', which a record never puts past its own batch: the same piece. The
+ * piece is copied with pread, not read through the map: the read it is for
+ * sends its data without mapping it (log_reply.c). */
 static int carry_find_fn(const struct iovec *iov, int count, void *arg)
 {
 	struct carry_find *cf = arg;
 	if (count == 0 || iov[0].iov_len == 0)
 		return 0;
-	const char *b = iov[0].iov_base;
-	if (b[0] == '\n') {
-		cf->boundary = 1;
+	size_t n = iov[0].iov_len;
+	char small[CARRY_LOOK_FIRST + 1], *b = n <= sizeof small ? small : malloc(n);
+	if (!b || store_map_copy(cf->s, iov[0].iov_base, b, n) != 0) {
+		if (b != small)
+			free(b);
 		return 0;
 	}
-	const char *nl = memchr(b + 1, '\n', iov[0].iov_len - 1);
-	if (!nl)
-		return 0;
-	size_t len = (size_t)(nl - b); /* from b + 1, the '\n' included */
-	cf->carry = malloc(sizeof(*cf->carry) + len);
-	if (cf->carry) {
-		cf->carry->len = len;
-		memcpy(cf->carry->data, b + 1, len);
+	const char *nl = b[0] == '\n' ? NULL : memchr(b + 1, '\n', n - 1);
+	cf->boundary = b[0] == '\n';
+	if (nl) {
+		size_t len = (size_t)(nl - b); /* from b + 1, the '\n' included */
+		cf->carry = malloc(sizeof(*cf->carry) + len);
+		if (cf->carry) {
+			cf->carry->len = len;
+			memcpy(cf->carry->data, b + 1, len);
+		}
 	}
+	if (b != small)
+		free(b);
 	return 0;
 }
 
@@ -103,16 +114,16 @@ struct carry_next {
  * replies (emit_now). */
 static struct carry_next carry_take(struct store *s, struct tfs_logview *v, uint64_t at)
 {
-	static const size_t look[] = {512, 64 << 10, CARRY_MAX};
+	static const size_t look[] = {CARRY_LOOK_FIRST, 64 << 10, CARRY_MAX};
 	struct carry_next next = {0, at, NULL};
 	pthread_mutex_lock(&v->lock);
 	int known = carry_covers(v->carry, at) || (v->carry && v->carry->pos + v->carry->len == at);
 	pthread_mutex_unlock(&v->lock);
 	if (known || at == 0)
 		return next;
-	struct carry_find cf = {0, NULL};
+	struct carry_find cf = {s, 0, NULL};
 	for (size_t i = 0; i < sizeof(look) / sizeof(look[0]); i++) {
-		if (store_log_view(s, v->gpid, at - 1, look[i] + 1, carry_find_fn, &cf) != 0 ||
+		if (store_log_view_uncounted(s, v->gpid, at - 1, look[i] + 1, carry_find_fn, &cf) != 0 ||
 		    cf.boundary || cf.carry)
 			break;
 	}
@@ -229,7 +240,8 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		/* Before the reply, which may end the handle's life. */
 		if (abs + size < p.end_pos)
 			e.carry = carry_take(s, v, abs + size);
-		err = store_log_view(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole, &e);
+		err = store_log_view_uncounted(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole,
+					       &e);
 		free(e.carry.carry); /* not installed */
 		if (err != ERANGE)
 			return err;

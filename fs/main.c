@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "housekeeping.h"
+#include "log_reply.h"
 #include "logging.h"
 #include "logpoll.h"
 #include "loop.h"
@@ -26,6 +27,7 @@ static void on_init(void *userdata, struct fuse_conn_info *conn)
 	/* A listing of a million offsets must not cost a million lookups. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	tfs_log_reply_init(conn);
 }
 
 const struct fuse_lowlevel_ops tfs_ops = {

@@ -64,8 +64,16 @@ static void decode_any(const uint8_t *data, size_t size)
 	if (!val)
 		return;
 	memcpy(val, data, size);
-	struct store_batch b;
+	struct store_batch b, h;
+	struct bounds bd = {val, size};
 	int decoded = store_batch_decode(&b, val, size) == 0;
+	/* The header read through copy() (log reads of big batches) is the same. */
+	if ((store_batch_head(&h, val, size, checked_copy, &bd) == 0) != decoded ||
+	    (decoded && (h.count != b.count || h.timestamp_ms != b.timestamp_ms ||
+			 h.base_pos != b.base_pos || h.data_len != b.data_len ||
+			 h.keys_len != b.keys_len || h.ends != b.ends || h.data != b.data ||
+			 h.keys != b.keys)))
+		abort();
 	for (uint32_t i = 0; i < 4; i++)
 		locate_any(val, size, i, decoded ? &b : NULL);
 	if (decoded) {

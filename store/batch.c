@@ -157,14 +157,22 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 	return rc;
 }
 
+int store_batch_head(struct store_batch *b, const void *val, size_t len, store_batch_copy_fn copy,
+		     void *ctx)
+{
+	unsigned char h[BATCH_HEADER];
+	if (len < BATCH_HEADER || copy(ctx, val, h, sizeof h))
+		return EIO;
+	return header(b, h, val, len);
+}
+
 int store_batch_locate(const void *val, size_t len, uint32_t i, int with_key,
 		       store_batch_copy_fn copy, void *ctx, struct store_batch *b,
 		       struct store_batch_rec *r)
 {
-	unsigned char h[BATCH_HEADER], e[8], k[4];
+	unsigned char e[8], k[4];
 	uint32_t koff = 0, klen = BATCH_NO_KEY;
-	if (len < BATCH_HEADER || copy(ctx, val, h, sizeof h) || header(b, h, val, len) ||
-	    i >= b->count)
+	if (store_batch_head(b, val, len, copy, ctx) || i >= b->count)
 		return EIO;
 	if (i > 0 ? copy(ctx, b->ends + 4 * (size_t)(i - 1), e, 8) : copy(ctx, b->ends, e + 4, 4))
 		return EIO;

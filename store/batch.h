@@ -49,6 +49,10 @@ int store_batch_record(const struct store_batch *b, uint32_t i, struct store_bat
 /* Reads len bytes at src (inside a batch value) into dst; nonzero on failure. */
 typedef int (*store_batch_copy_fn)(void *ctx, const void *src, void *dst, size_t len);
 
+/* store_batch_decode reading only the header, through copy(). */
+int store_batch_head(struct store_batch *b, const void *val, size_t len, store_batch_copy_fn copy,
+		     void *ctx);
+
 /* store_batch_decode and store_batch_record in one, reading through copy()
  * only the header and record i's entries: b's regions and r's value and key
  * are where they lie in val, not read (nor is the value's '\n' checked).

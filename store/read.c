@@ -112,6 +112,11 @@ int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_re
 	return record_get(s, gpid, offset, 0, fn, arg);
 }
 
+/* A batch this big has its header read with pread(2): through the map, its
+ * page (and the kernel maps pages around it) would stay mapped, while the
+ * data itself may be spliced from the file without being mapped. */
+#define HEADER_PREAD_MIN (64 * 1024)
+
 /* Gathers the log bytes [pos, pos + size) into at most STORE_LOG_IOV_MAX
  * pieces that point into the map; stops early (a short read) past that. */
 static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t pos, size_t size,
@@ -156,7 +161,10 @@ static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 		/* Batches tile the log up to end_pos: each starts where the
 		 * previous one ended. */
 		if (k.mv_size != sizeof(kb) || store_get_be32(k.mv_data) != gpid ||
-		    store_batch_decode(&b, d.mv_data, d.mv_size) || b.base_pos > pos ||
+		    (d.mv_size >= HEADER_PREAD_MIN
+			     ? store_batch_head(&b, d.mv_data, d.mv_size, store_map_copy, s)
+			     : store_batch_decode(&b, d.mv_data, d.mv_size)) ||
+		    b.base_pos > pos ||
 		    pos - b.base_pos >= b.data_len) {
 			rc = store_corrupt("read log", gpid);
 			break;
@@ -179,8 +187,8 @@ static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 	return rc;
 }
 
-int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
-		   void *arg)
+static int log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
+		    void *arg, int counted)
 {
 	struct iovec iov[STORE_LOG_IOV_MAX];
 	int count;
@@ -192,14 +200,26 @@ int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, st
 	if (rc == 0) {
 		rc = fn(iov, count, arg);
 		size_t bytes = 0;
-		for (int i = 0; i < count; i++)
+		for (int i = 0; i < count && counted; i++)
 			bytes += iov[i].iov_len;
-		store_count_mapped_read(s, bytes);
+		store_count_mapped(s, bytes);
 	} else {
 		rc = store_errno(rc, "read log");
 	}
 	store_read_end(s, txn);
 	return rc;
+}
+
+int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
+		   void *arg)
+{
+	return log_view(s, gpid, pos, size, fn, arg, 1);
+}
+
+int store_log_view_uncounted(struct store *s, uint32_t gpid, uint64_t pos, size_t size,
+			     store_log_fn fn, void *arg)
+{
+	return log_view(s, gpid, pos, size, fn, arg, 0);
 }
 
 struct log_copy {

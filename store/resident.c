@@ -1,12 +1,13 @@
 /* resident.c — keeps the daemon's resident size from growing with the data.
  *
- * Log reads use LMDB's map directly (no copies), so every page they touch stays
- * mapped in this process and counts in its RSS: a `cat` of a 1 GB log would
- * leave 1 GB resident. Unmapping them (MADV_DONTNEED on the shared, read-only
- * map) loses nothing, the pages stay in the kernel's page cache; the price is
- * mapping them again on the next read. Single records are read with pread(2)
- * instead (store_map_copy): a random read touches a few scattered pages, and
- * mapping each one in costs more than copying the bytes wanted. */
+ * Every page of LMDB's map the daemon touches stays mapped in this process and
+ * counts in its RSS, and mapping a page in is dear (about 1 µs on a VM). So
+ * the bulk of what the daemon reads never goes through the map: log reads are
+ * spliced from the store's file to the reader (store_map_file), single records
+ * are read with pread(2) (store_map_copy). What is read through the map (LMDB's
+ * own B-tree walks, batch headers, views copied with memcpy) is unmapped now
+ * and then (MADV_DONTNEED on the shared, read-only map), which loses nothing:
+ * the pages stay in the kernel's page cache. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,27 +60,38 @@ void store_unmap_pages(struct store *s)
 	pthread_rwlock_unlock(&s->map_lock);
 }
 
-void store_count_mapped_read(struct store *s, size_t bytes)
+void store_count_mapped(struct store *s, size_t bytes)
 {
 	/* Called inside a read txn: map_lock is held shared, the map stays put. */
 	if (atomic_fetch_add(&s->mapped_reads, bytes) + bytes >= STORE_MAPPED_READS_MAX)
 		unmap_locked(s);
 }
 
-int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
+int store_map_file(struct store *s, const void *p, size_t len, int *fd, off_t *off)
 {
 	/* Inside a read txn: map_lock is held shared, the map stays put. */
-	struct store *s = ctx;
-	uintptr_t a = (uintptr_t)src, base = (uintptr_t)s->map_addr;
-	mdb_filehandle_t fd;
+	uintptr_t a = (uintptr_t)p, base = (uintptr_t)s->map_addr;
+	mdb_filehandle_t f;
 	if (!s->map_addr || a < base || a - base >= s->map_size ||
-	    len > s->map_size - (a - base) || mdb_env_get_fd(s->env, &fd) != 0) {
+	    len > s->map_size - (a - base) || mdb_env_get_fd(s->env, &f) != 0)
+		return 0;
+	*fd = f;
+	*off = (off_t)(a - base);
+	return 1;
+}
+
+int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
+{
+	struct store *s = ctx;
+	int fd;
+	off_t off;
+	if (!store_map_file(s, src, len, &fd, &off)) {
 		memcpy(dst, src, len);
 		return 0;
 	}
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = pread(fd, (char *)dst + got, len - got, (off_t)(a - base + got));
+		ssize_t n = pread(fd, (char *)dst + got, len - got, off + (off_t)got);
 		if (n <= 0)
 			return n < 0 ? errno : EIO;
 		got += (size_t)n;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -41,11 +42,11 @@ void store_close(struct store *s);
 /* Flushes committed transactions to disk (fsync). */
 int store_sync(struct store *s);
 
-/* Log views (zero-copy, see store_log_view) and LMDB's own lookups leave the
- * pages they touch mapped in the process: this unmaps them, so the resident
- * size does not grow with the data read. They stay in the page cache. Log
- * views do it by themselves every few tens of MiB; call it now and then for
- * the rest. */
+/* Log views read through the map (store_log_view) and LMDB's own lookups
+ * leave the pages they touch mapped in the process: this unmaps them, so the
+ * resident size does not grow with the data read. They stay in the page
+ * cache. Such views do it by themselves every few tens of MiB; call it now
+ * and then for the rest. */
 void store_unmap_pages(struct store *s);
 
 /* fn is called on the calling thread just before the store may wait: for
@@ -150,11 +151,29 @@ int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size
  * valid only during fn, which must not call back into the store. Fewer bytes
  * than asked is not the end (a short read); count 0 is. Returns fn's result,
  * or ERANGE / ENOENT as store_log_read (fn not called then). */
-#define STORE_LOG_IOV_MAX 64
+/* A piece per batch: records appended one at a time are a batch each, and a
+ * read of them is as long as this many records. With a hole in front and a
+ * reply header, still within a writev(2)'s IOV_MAX (1024). */
+#define STORE_LOG_IOV_MAX 1000
 struct iovec;
 typedef int (*store_log_fn)(const struct iovec *iov, int count, void *arg);
 int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
 		   void *arg);
+/* store_log_view for an fn that may send the pieces from the store's file
+ * (store_map_file, splice(2)) instead of reading them through the map: it
+ * counts what it does read through the map itself (store_count_mapped). */
+int store_log_view_uncounted(struct store *s, uint32_t gpid, uint64_t pos, size_t size,
+			     store_log_fn fn, void *arg);
+/* Where len bytes at p, a piece of a view, lie in the store's file: 1 with
+ * *fd and *off set (valid as long as the view), 0 if p is not in the map. */
+int store_map_file(struct store *s, const void *p, size_t len, int *fd, off_t *off);
+/* Copies len bytes at src, in a view's piece, with pread(2) from the store's
+ * file, so that their pages are not mapped in; ctx is the store. Nonzero on
+ * failure. Also how single records are read (a store_batch_copy_fn). */
+int store_map_copy(void *ctx, const void *src, void *dst, size_t len);
+/* Inside a view: fn read this many bytes through the map. Past a few tens of
+ * MiB the map's pages are unmapped (see store_unmap_pages). */
+void store_count_mapped(struct store *s, size_t bytes);
 
 /* Deletes, oldest first, records older than retention.ms (relative to now_ms) or
  * beyond retention.bytes (counted as log bytes) in every partition. start_offset

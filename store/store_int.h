@@ -77,11 +77,6 @@ struct store_part_rec {
 #define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
-/* Counts bytes a log read viewed in the map; unmaps its pages past the limit. */
-void store_count_mapped_read(struct store *s, size_t bytes);
-/* store_batch_copy_fn for ctx = the store: pread(2) of map bytes, so that a
- * single record's pages are not mapped in (inside a read txn). */
-int store_map_copy(void *ctx, const void *src, void *dst, size_t len);
 
 /* --- lmdb_err.c --- */
 
