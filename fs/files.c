@@ -138,7 +138,7 @@ static atomic_uint offsets_open;
 
 /* Puts the record into the kernel's page cache for the inode being opened,
  * so the read that follows is served there: one round trip less per random
- * read. The lookup just before usually read the record (record_cache.c).
+ * read. The lookup just before usually read the value (record_cache.c).
  * Best effort: if it fails, the read comes to tfs_read as usual. */
 static void push_record(fuse_ino_t ino, const struct tfs_node *n)
 {

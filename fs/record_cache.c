@@ -1,6 +1,7 @@
 /* record_cache.c — see record_cache.h. A random read is LOOKUP then OPEN; the
- * open pushes the record into the page cache (files.c). Keeping the bytes the
- * lookup read spares the open a second B-tree walk and four pread(2)s. */
+ * open pushes the record into the page cache (files.c). The lookup replies
+ * with the record's head, then reads the value into here while the caller
+ * wakes up and sends the OPEN (tree.c): the open's reply waits for no read. */
 #include <string.h>
 
 #include "record_cache.h"

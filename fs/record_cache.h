@@ -1,5 +1,6 @@
-/* record_cache.h — the record a lookup of offset-<n> just read, kept for the
- * open that usually follows on the same worker. */
+/* record_cache.h — the value of the record a lookup of offset-<n> was for,
+ * read after its reply and kept for the open that usually follows on the same
+ * worker. */
 #ifndef TOPICFS_RECORD_CACHE_H
 #define TOPICFS_RECORD_CACHE_H
 

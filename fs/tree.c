@@ -67,10 +67,15 @@ static void own(struct stat *st, const struct owner *o)
 	st->st_gid = o->gid;
 }
 
-/* A stat of offset-<n> is mostly a lookup before a read: keep the bytes. */
-static int keep_record(const struct store_record *r, void *arg)
+static int copy_head(const struct store_record *r, void *arg)
 {
 	*(struct store_record *)arg = *r;
+	return 0;
+}
+
+static int keep_record(const struct store_record *r, void *arg)
+{
+	(void)arg;
 	tfs_record_cache_put(r);
 	return 0;
 }
@@ -140,8 +145,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	}
 	case TFS_OFFSET: {
 		struct store_record r;
-		err = store_record_value(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset),
-					 keep_record, &r);
+		err = store_record_head(tfs.store, n.id, tfs_offset_widen(n.offset, p.end_offset),
+					copy_head, &r);
 		if (err)
 			return err;
 		fill(st, ino, S_IFREG | ro, 1, (off_t)r.value_len, r.timestamp_ms);
@@ -243,6 +248,9 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		    (uint64_t)num >= p.end_offset)
 			break;
 		reply_entry(req, tfs_ino_offset(n.id, (uint64_t)num), 0, TTL_IMMUTABLE);
+		/* A lookup is mostly before a read: while the caller wakes up and
+		 * sends the OPEN, keep the value the open pushes (files.c). */
+		store_record_value(tfs.store, n.id, (uint64_t)num, keep_record, NULL);
 		return;
 	case TFS_KEYS:
 		/* Key files do not exist until written: create() opens them. */

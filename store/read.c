@@ -32,8 +32,11 @@ static int seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb
 	return 0;
 }
 
+/* What a record read reads besides the head. */
+enum { WITH_VALUE = 1, WITH_KEY = 2 };
+
 static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t offset,
-			   int with_key, store_record_fn fn, void *arg, int *fn_called)
+			   unsigned with, store_record_fn fn, void *arg, int *fn_called)
 {
 	struct store_part_rec p;
 	int rc = store_part_get_rec(s, txn, gpid, &p);
@@ -54,8 +57,8 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	struct store_batch b;
 	struct store_batch_rec br;
 	if (offset - base > UINT32_MAX ||
-	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base), with_key,
-			       store_map_copy, s, &b, &br))
+	    store_batch_locate(d.mv_data, d.mv_size, (uint32_t)(offset - base),
+			       (with & WITH_KEY) != 0, store_map_copy, s, &b, &br))
 		return store_corrupt("read record", gpid);
 	struct store_record r = {
 		.gpid = gpid,
@@ -67,16 +70,17 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	};
 	/* The value with its '\n' (checked), then the key. */
 	char small[4096], *buf = small;
-	size_t need = br.log_len + br.key_len;
+	size_t vlen = (with & WITH_VALUE) ? br.log_len : 0;
+	size_t need = vlen + br.key_len;
 	if (need > sizeof small && !(buf = malloc(need)))
 		return ENOMEM;
-	rc = store_map_copy(s, br.value, buf, br.log_len);
+	rc = vlen ? store_map_copy(s, br.value, buf, vlen) : 0;
 	if (!rc && br.key)
-		rc = store_map_copy(s, br.key, buf + br.log_len, br.key_len);
-	if (!rc && buf[br.value_len] != '\n')
+		rc = store_map_copy(s, br.key, buf + vlen, br.key_len);
+	if (!rc && vlen && buf[br.value_len] != '\n')
 		rc = store_corrupt("read record", gpid);
-	r.value = buf;
-	r.key = br.key ? buf + br.log_len : NULL;
+	r.value = vlen ? buf : NULL;
+	r.key = br.key ? buf + vlen : NULL;
 	if (!rc) {
 		*fn_called = 1;
 		rc = fn(&r, arg);
@@ -86,7 +90,7 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 	return rc;
 }
 
-static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_key,
+static int record_get(struct store *s, uint32_t gpid, uint64_t offset, unsigned with,
 		      store_record_fn fn, void *arg)
 {
 	MDB_txn *txn;
@@ -94,7 +98,7 @@ static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_
 	if (rc)
 		return rc;
 	int fn_called = 0;
-	rc = record_view_txn(s, txn, gpid, offset, with_key, fn, arg, &fn_called);
+	rc = record_view_txn(s, txn, gpid, offset, with, fn, arg, &fn_called);
 	store_read_end(s, txn);
 	/* fn's result is the caller's business, never an LMDB code to translate. */
 	return fn_called ? rc : store_errno(rc, "read record");
@@ -103,11 +107,17 @@ static int record_get(struct store *s, uint32_t gpid, uint64_t offset, int with_
 int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		      void *arg)
 {
-	return record_get(s, gpid, offset, 1, fn, arg);
+	return record_get(s, gpid, offset, WITH_VALUE | WITH_KEY, fn, arg);
 }
 
 int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		       void *arg)
+{
+	return record_get(s, gpid, offset, WITH_VALUE, fn, arg);
+}
+
+int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		      void *arg)
 {
 	return record_get(s, gpid, offset, 0, fn, arg);
 }

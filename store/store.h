@@ -139,6 +139,10 @@ int store_record_view(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 /* As store_record_view, without the key (NULL, key_len 0): reads less. */
 int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		       void *arg);
+/* As store_record_value, without the value either (NULL; value_len is set):
+ * the record's stat. */
+int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
+		       void *arg);
 
 /* Copies up to size bytes of the partition's log starting at byte position pos
  * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos

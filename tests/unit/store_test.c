@@ -136,6 +136,18 @@ static struct got value_only(struct fx *f, uint32_t gpid, uint64_t offset)
 	return g;
 }
 
+/* store_record_head's callback: the head, and whether value and key were left out. */
+static int copy_head(const struct store_record *r, void *arg)
+{
+	struct got *g = arg;
+	g->value_len = r->value_len;
+	g->has_key = r->value != NULL || r->key != NULL; /* neither should be read */
+	g->ts = r->timestamp_ms;
+	g->pos = r->pos;
+	g->offset = r->offset;
+	return 0;
+}
+
 static int value_is(const struct got *g, const char *s)
 {
 	return g->value_len == strlen(s) && memcmp(g->value, s, g->value_len) == 0;
@@ -1106,8 +1118,9 @@ static void test_big_topic_delete_leaves_no_batches(void)
 	fx_done(&f);
 }
 
-/* store_record_value gives a record without its key; views of records deep in
- * a big batch (read with pread at computed positions) are exact. */
+/* store_record_value gives a record without its key, store_record_head without
+ * value or key; views of records deep in a big batch (read with pread at
+ * computed positions) are exact. */
 static void test_record_value_and_deep_records(void)
 {
 	struct fx f;
@@ -1134,11 +1147,17 @@ static void test_record_value_and_deep_records(void)
 		CHECK(!g.has_key || (g.key_len == strlen(keys[i]) && !memcmp(g.key, keys[i], g.key_len)),
 		      "deep key");
 		CHECK(g.pos == h.pos && g.ts == h.ts, "value agrees with view");
+		struct got hd;
+		memset(&hd, 0, sizeof(hd));
+		CHECK_OK(store_record_head(f.s, gpid, (uint64_t)i, copy_head, &hd));
+		CHECK(!hd.has_key && hd.value_len == strlen(vals[i]) && hd.pos == g.pos &&
+		      hd.ts == g.ts && hd.offset == (uint64_t)i, "head without value or key");
 		CHECK(i == 0 || g.pos > pos, "positions grow");
 		pos = g.pos;
 	}
 	struct got none;
 	CHECK_RC(store_record_value(f.s, gpid, N, copy_record, &none), ENOENT);
+	CHECK_RC(store_record_head(f.s, gpid, N, copy_head, &none), ENOENT);
 	fx_done(&f);
 }
 
