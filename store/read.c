@@ -122,10 +122,12 @@ int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 	return record_get(s, gpid, offset, 0, fn, arg);
 }
 
-/* A batch this big has its header read with pread(2): through the map, its
- * page (and the kernel maps pages around it) would stay mapped, while the
- * data itself may be spliced from the file without being mapped. */
-#define HEADER_PREAD_MIN (64 * 1024)
+/* A batch this big lies in LMDB overflow pages of its own (values over about
+ * 2 KiB with 4 KiB pages), so its header is not on the B-tree leaf the cursor
+ * just read: it is read with pread(2). Mapping its page would cost a fault (the
+ * dearest thing on a VM: 8 KiB batches read 1.6x faster this way) and keep it
+ * mapped, while big pieces of data are spliced from the file, never mapped. */
+#define HEADER_PREAD_MIN 2048
 
 /* Gathers the log bytes [pos, pos + size) into at most STORE_LOG_IOV_MAX
  * pieces that point into the map; stops early (a short read) past that. */
