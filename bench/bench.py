@@ -11,6 +11,7 @@ Environment:
   BENCH_OUT=FILE  where to write the results (default bench/RESULTS.md)
   BENCH_WAIT_IDLE=S  wait up to S seconds (default 180) for other work on the machine to calm down
   TOPICFS_BIN     the daemon (default build/topicfs)
+  NOOPFS_BIN      a FUSE filesystem that does nothing (bench/noopfs.c; default build/noopfs)
 
 Every mount, the redis-server and every helper process are stopped on exit, including on
 an error or a signal.  Outputs are checked (record counts, record contents) so a broken
@@ -37,6 +38,7 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 SCALE = 10 if QUICK else 1
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 BIN = os.path.abspath(os.environ.get("TOPICFS_BIN", os.path.join(ROOT, "build", "topicfs")))
+NOOPFS = os.path.abspath(os.environ.get("NOOPFS_BIN", os.path.join(ROOT, "build", "noopfs")))
 OUT = os.environ.get("BENCH_OUT", os.path.join(HERE, "RESULTS.md"))
 
 N_BULK = 1_000_000 // SCALE          # bulk produce / consume records
@@ -187,6 +189,17 @@ class Mount:
     def close(self):
         self.rss.stop()
         umount(self.mnt, self.pid)
+
+
+def noop_mount(mnt):
+    """Mounts noopfs (a FUSE filesystem that does nothing) on mnt; its file is mnt/f."""
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run([NOOPFS, mnt], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise BenchError("noopfs mount failed on %s: %s" % (mnt, r.stdout))
+    MOUNTS.append(mnt)
+    check(is_mounted(mnt) and os.path.exists(os.path.join(mnt, "f")), "noopfs answers on %s" % mnt)
 
 
 def umount(mnt, pid=None):
@@ -531,6 +544,15 @@ def small_appends(m, rs, work):
         check(os.path.getsize(f) == N_SMALL * REC, "plain small file size")
         os.unlink(f)
         pyp.append(write_loop(f, payload))
+    # The floor: the same loop on a FUSE filesystem that answers and drops every write.
+    tn = []
+    noop = os.path.join(work, "noop-mnt")
+    noop_mount(noop)
+    try:
+        for rep in range(REPS):
+            tn.append(timed(loop % os.path.join(noop, "f")))
+    finally:
+        umount(noop)
     val = payload.encode()
     for rep in range(REPS):
         c = rs.c
@@ -542,16 +564,24 @@ def small_appends(m, rs, work):
             c.reply()
         tr.append(time.perf_counter() - t)
         check(c.cmd("XLEN", "small") == N_SMALL, "redis XLEN after small XADDs")
-    DETAIL.append("small appends seconds per run: topicfs %s; plain %s; redis %s" % (
-        [round(x, 3) for x in tt], [round(x, 3) for x in tp], [round(x, 3) for x in tr]))
+    DETAIL.append("small appends seconds per run: topicfs %s; plain %s; redis %s; noopfs %s" % (
+        [round(x, 3) for x in tt], [round(x, 3) for x in tp], [round(x, 3) for x in tr],
+        [round(x, 3) for x in tn]))
     rt, rp, rr = N_SMALL / med(tt), N_SMALL / med(tp), N_SMALL / med(tr)
     row("small appends", "small appends: bash `echo >>` loop (%d)" % N_SMALL, "records/s", rt, rp, rr,
         note="redis: one XADD round trip per record, one connection (python socket)")
     row("small appends", "  µs per record", "µs", 1e6 / rt, 1e6 / rp, 1e6 / rr, higher=False)
     row("small appends", "  info: one fd, one write() per record (python)", "records/s",
         N_SMALL / med(pyt), N_SMALL / med(pyp), None)
+    rn = N_SMALL / med(tn)
+    row("small appends", "  floor: the loop on a FUSE filesystem that does nothing (noopfs), µs per record",
+        "µs", 1e6 / rn, 1e6 / rp, 1e6 / rr, higher=False,
+        note="this row's first column is noopfs (bench/noopfs.c, libfuse's own loop), not topicfs")
+    DETAIL.append("small appends: topicfs takes %.2f× the time of a FUSE filesystem that does nothing "
+                  "(noopfs %.1f µs per record; plain file %.1f, Redis %.1f)" % (rn / rt, 1e6 / rn, 1e6 / rp, 1e6 / rr))
     target("small appends ≥ 0.25× the plain-file loop", "%.2f×" % (rt / rp), rt >= 0.25 * rp)
-    target("small appends ahead of Redis Streams (XADD round trip)", "%.2f×" % (rt / rr), rt > rr)
+    target("small appends ahead of Redis Streams (XADD round trip)",
+           "%.2f× (a FUSE filesystem that does nothing: %.2f×)" % (rt / rr, rn / rr), rt > rr)
 
 
 def write_loop(path, payload):
@@ -1104,7 +1134,9 @@ def report(mach, issue2res, elapsed):
 - small appends: `for i in $(seq N); do echo <99 chars> >> produce; done` in bash (open, write, close per
   record) vs the same loop on a plain file vs Redis: N `XADD` request/response round trips on one
   connection from a python socket client. The "info" row writes each record with its own write() on one
-  open fd (python), which isolates the per-write() cost from open/close.
+  open fd (python), which isolates the per-write() cost from open/close. The "floor" row runs the same
+  loop on noopfs (bench/noopfs.c), a FUSE filesystem whose one file answers and drops every write, on
+  libfuse's own loop: what any FUSE filesystem pays per `echo >>` on this machine before doing any work.
 - bulk consume: `cat partition-0/log > /dev/null` vs `cat file > /dev/null` vs `XRANGE bulk (last + COUNT %d`
   pages from a python socket client (each page's reply is scanned with bytes.count/rfind, not parsed per
   field; a PING after each page marks its end). One warm-up run first, whose output is checked.
