@@ -1,11 +1,11 @@
-/* log_reply.c — a read of `log` is answered by splicing the bytes from the
- * store's file: they go from the page cache to the reader with one copy and
- * are never mapped into the daemon. Mapping them (the store's map, then a
- * writev of it) cost a fault per 4 KiB page and an unmap every 32 MiB to keep
- * the resident size bounded: a third of the time of a `cat log`
- * (bench/PROFILE.md). The pipe holds references to page-cache pages, not
- * copies: the reply is sent whole inside the store's read transaction, so no
- * writer reuses those pages meanwhile.
+/* log_reply.c — a read of `log` is answered by splicing its big pieces (big
+ * batches: a `cat` into produce makes 1 MiB ones) from the store's file: they
+ * go from the page cache to the reader with one copy and are never mapped into
+ * the daemon. Mapping them (the store's map, then a writev of it) cost a fault
+ * per 4 KiB page and an unmap every 32 MiB to keep the resident size bounded:
+ * a third of the time of a `cat log` (bench/PROFILE.md). The pipe holds
+ * references to page-cache pages, not copies: the reply is sent whole inside
+ * the store's read transaction, so no writer reuses those pages meanwhile.
  */
 #include <fcntl.h>
 #include <stdio.h>

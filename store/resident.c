@@ -2,12 +2,12 @@
  *
  * Every page of LMDB's map the daemon touches stays mapped in this process and
  * counts in its RSS, and mapping a page in is dear (about 1 µs on a VM). So
- * the bulk of what the daemon reads never goes through the map: log reads are
- * spliced from the store's file to the reader (store_map_file), single records
- * are read with pread(2) (store_map_copy). What is read through the map (LMDB's
- * own B-tree walks, batch headers, views copied with memcpy) is unmapped now
- * and then (MADV_DONTNEED on the shared, read-only map), which loses nothing:
- * the pages stay in the kernel's page cache. */
+ * the bulk of what the daemon reads never goes through the map: big batches of
+ * a log are spliced from the store's file to the reader (store_map_file),
+ * single records are read with pread(2) (store_map_copy). What is read through
+ * the map (LMDB's own B-tree walks, small batches, views copied with memcpy) is
+ * unmapped now and then (MADV_DONTNEED on the shared, read-only map), which
+ * loses nothing: the pages stay in the kernel's page cache. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
