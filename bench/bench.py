@@ -45,6 +45,7 @@ N_BULK = 1_000_000 // SCALE          # bulk produce / consume records
 N_SMALL = 10_000 // SCALE            # small appends
 N_BIG = 10_000_000 // SCALE          # the random-read partition
 N_RAND = 2_000 // (1 if not QUICK else 4)
+RAND_BLOCKS = 10                     # random reads: the peers take turns, this many blocks each
 N_FOLLOW = 50 if not QUICK else 15
 N_TOPICS = 1_000 // SCALE
 SCALE_PARTS = 10
@@ -200,6 +201,21 @@ def noop_mount(mnt):
         raise BenchError("noopfs mount failed on %s: %s" % (mnt, r.stdout))
     MOUNTS.append(mnt)
     check(is_mounted(mnt) and os.path.exists(os.path.join(mnt, "f")), "noopfs answers on %s" % mnt)
+
+
+def fuse_round_trip(mnt, n=2000):
+    """Median ns of one FUSE round trip here: stat(2) of noopfs's never-cached name "rt"."""
+    noop_mount(mnt)
+    try:
+        path = os.path.join(mnt, "rt")
+        per = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            os.stat(path)
+            per.append(time.perf_counter_ns() - t0)
+        return med(per)
+    finally:
+        umount(mnt)
 
 
 def umount(mnt, pid=None):
@@ -669,43 +685,6 @@ def random_reads(m, rs, work, lines_file):
     DETAIL.append("the %d-record partition took %.1f s to produce (%s records/s)" % (N_BIG, dt, fmt(N_BIG / dt)))
     plain = os.path.join(work, "plain-big")
     sh("cat %s > %s" % (" ".join([lines_file] * reps), plain))
-    # Each peer is measured with the others' writes on disk, not in flight: redis
-    # is loaded after topicfs and the plain file are read, and measured once its
-    # background AOF work is done (it rewrites a 1 GB AOF after the load).
-    os.sync()
-    rnd = random.Random(4)
-    offs = [rnd.randrange(N_BIG) for _ in range(N_RAND)]
-    d = "%s/%s/partition-0" % (m.mnt, t)
-    # warm the daemon / LMDB's top pages once with a few unrelated reads
-    for n in rnd.sample(range(N_BIG), 50):
-        with open("%s/offset-%d" % (d, n), "rb") as f:
-            f.read()
-    per_t = []
-    with rss_window(m, "random reads"):
-        for n in offs:
-            p = "%s/offset-%d" % (d, n)
-            t0 = time.perf_counter_ns()
-            fd = os.open(p, os.O_RDONLY)
-            b = os.read(fd, 65536)
-            os.close(fd)
-            per_t.append(time.perf_counter_ns() - t0)
-            check(b == line(n % N_BULK)[:-1], "offset-%d content" % n)
-    # plain file: pread of a 100-byte record at its position, on an open fd; and with open/close
-    per_p, per_po = [], []
-    fd = os.open(plain, os.O_RDONLY)
-    for n in offs:
-        t0 = time.perf_counter_ns()
-        b = os.pread(fd, REC, n * REC)
-        per_p.append(time.perf_counter_ns() - t0)
-        check(b == line(n % N_BULK), "plain record %d" % n)
-    os.close(fd)
-    for n in offs:
-        t0 = time.perf_counter_ns()
-        fd = os.open(plain, os.O_RDONLY)
-        b = os.pread(fd, REC, n * REC)
-        os.close(fd)
-        per_po.append(time.perf_counter_ns() - t0)
-        check(b == line(n % N_BULK), "plain record %d" % n)
     # redis: the same 10M records, explicit ids 0-1 .. 0-N so a record can be addressed
     log("loading %d records into redis" % N_BIG)
     rs.c.cmd("DEL", "big")
@@ -717,16 +696,52 @@ def random_reads(m, rs, work, lines_file):
                            for i in range(base, min(base + step, N_BIG)))
     rs.pipe(chunks())
     check(rs.c.cmd("XLEN", "big") == N_BIG, "redis big stream length")
-
+    # Every peer is loaded and has its writes on disk (redis's AOF rewrite over, the disk
+    # synced) before any is measured; then they are measured in turns, block by block,
+    # so that whatever else the host does weighs on all of them alike.
     redis_settle(rs.c)
-    per_r = []
+    d = "%s/%s/partition-0" % (m.mnt, t)
+    sh("cat %s/log %s > /dev/null" % (d, plain))  # warm: both files' pages in the page cache
+    rnd = random.Random(4)
+    offs = [rnd.randrange(N_BIG) for _ in range(N_RAND)]
+    # warm the daemon / LMDB's top pages once with a few unrelated reads
+    for n in rnd.sample(range(N_BIG), 50):
+        with open("%s/offset-%d" % (d, n), "rb") as f:
+            f.read()
+    per_t, per_p, per_po, per_r = [], [], [], []
     c = rs.c
-    for n in offs:
-        rid = b"0-%d" % (n + 1)
-        t0 = time.perf_counter_ns()
-        r = c.cmd(b"XRANGE", b"big", rid, rid)
-        per_r.append(time.perf_counter_ns() - t0)
-        check(r[0][1][1] == line(n % N_BULK)[:-1], "redis record %d" % n)
+    fd = os.open(plain, os.O_RDONLY)
+    with rss_window(m, "random reads"):
+        for block in range(RAND_BLOCKS):
+            part = offs[block::RAND_BLOCKS]
+            for n in part:
+                p = "%s/offset-%d" % (d, n)
+                t0 = time.perf_counter_ns()
+                f = os.open(p, os.O_RDONLY)
+                b = os.read(f, 65536)
+                os.close(f)
+                per_t.append(time.perf_counter_ns() - t0)
+                check(b == line(n % N_BULK)[:-1], "offset-%d content" % n)
+            # plain file: pread of a 100-byte record at its position, on an open fd; and with open/close
+            for n in part:
+                t0 = time.perf_counter_ns()
+                b = os.pread(fd, REC, n * REC)
+                per_p.append(time.perf_counter_ns() - t0)
+                check(b == line(n % N_BULK), "plain record %d" % n)
+            for n in part:
+                t0 = time.perf_counter_ns()
+                f = os.open(plain, os.O_RDONLY)
+                b = os.pread(f, REC, n * REC)
+                os.close(f)
+                per_po.append(time.perf_counter_ns() - t0)
+                check(b == line(n % N_BULK), "plain record %d" % n)
+            for n in part:
+                rid = b"0-%d" % (n + 1)
+                t0 = time.perf_counter_ns()
+                r = c.cmd(b"XRANGE", b"big", rid, rid)
+                per_r.append(time.perf_counter_ns() - t0)
+                check(r[0][1][1] == line(n % N_BULK)[:-1], "redis record %d" % n)
+    os.close(fd)
     mt, mp, mpo, mr = (med(x) / 1000 for x in (per_t, per_p, per_po, per_r))
     row("random reads", "random read, %d-record partition (open+read+close)" % N_BIG, "µs median",
         mt, mpo, mr, higher=False, note="plain: open+pread+close of a 1 GB file; redis: XRANGE id id")
@@ -734,8 +749,13 @@ def random_reads(m, rs, work, lines_file):
     row("random reads", "  p90", "µs", statistics.quantiles(per_t, n=10)[-1] / 1000,
         statistics.quantiles(per_po, n=10)[-1] / 1000, statistics.quantiles(per_r, n=10)[-1] / 1000,
         higher=False)
+    rt_us = fuse_round_trip(os.path.join(work, "noop-mnt")) / 1000
+    row("random reads", "  floor: one FUSE round trip (stat of a never-cached name on noopfs)", "µs median",
+        rt_us, None, None, higher=False,
+        note="this row's first column is noopfs; opening a file not yet looked up takes two (LOOKUP, OPEN)")
     target("random offset read median < 50 µs (%d records)" % N_BIG, "%.1f µs" % mt, mt < 50)
-    target("random reads ahead of Redis Streams XRANGE", "%.1f vs %.1f µs" % (mt, mr), mt < mr)
+    target("random reads ahead of Redis Streams XRANGE",
+           "%.1f vs %.1f µs (one FUSE round trip: %.1f µs)" % (mt, mr, rt_us), mt < mr)
     os.unlink(plain)
     rs.c.cmd("DEL", "big")
 
@@ -1143,9 +1163,11 @@ def report(mach, issue2res, elapsed):
 - random reads: a %d-record partition made by one big `cat` of the line file ×10; %d reads at random offsets
   in one python process, each `os.open(offset-n)`, `os.read`, `os.close`, timed individually, contents
   checked. Plain peer: open+pread+close of the same bytes in a 1 GB file (and pread on an open fd);
-  Redis: the same records with ids 0-1..0-N, `XRANGE big id id` round trips. topicfs and the plain file
-  are read first, with the disk synced; Redis is loaded after them and read once its AOF rewrite is over
-  and the disk synced again, so no peer is measured under another's background writes.
+  Redis: the same records with ids 0-1..0-N, `XRANGE big id id` round trips. All three are loaded first;
+  once Redis's AOF rewrite is over and the disk synced, both files are read through once (warm), and
+  then the peers take turns: %d blocks of %d reads each, topicfs, plain, plain with open, Redis, so that
+  no peer is measured under another's background writes and the host's noise weighs on all alike.
+  The "floor" row: stat(2) of a name noopfs never lets the kernel cache, one FUSE round trip (a LOOKUP).
 - follow latency: a writer (one fd on `produce`, one write() per record) appends one record every
   30–170 ms (random, so not in step with any poll period); latency = CLOCK_MONOTONIC when the follower
   got the line minus when the writer's write() (the XADD reply for Redis) returned — and, second set of
@@ -1154,7 +1176,8 @@ def report(mach, issue2res, elapsed):
   reader blocking in poll() then read(), and Redis `XREAD BLOCK` on its own connection. A negative
   latency from the return means the follower had the record before the writer saw its reply.
 - RSS: VmHWM of the daemon (found with `pgrep -f` on its data dir), reset before each workload.
-- The whole run took %.0f s.""" % (N_BULK, PAGE, N_BIG, N_RAND, N_FOLLOW, elapsed))
+- The whole run took %.0f s.""" % (N_BULK, PAGE, N_BIG, N_RAND, RAND_BLOCKS, N_RAND // RAND_BLOCKS,
+                                    N_FOLLOW, elapsed))
     if DETAIL:
         L.append("\n## Raw numbers\n")
         for d in DETAIL:

@@ -1,6 +1,7 @@
-/* noopfs.c — a FUSE filesystem that does nothing, the benchmark's floor for
- * small appends: one file, "f", whose writes are answered and dropped. It uses
- * libfuse's own multithreaded loop, as a FUSE filesystem does by default.
+/* noopfs.c — a FUSE filesystem that does nothing, the benchmark's floor: "f"
+ * takes writes and drops them (small appends); the name "rt" is never cached,
+ * so each stat(2) of it is one round trip (a LOOKUP). It uses libfuse's own
+ * multithreaded loop, as a FUSE filesystem does by default.
  * Usage: noopfs [-s] [-f] MOUNTPOINT (libfuse's options). */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #define ROOT 1
 #define FILE_INO 2
+#define RT_INO 3
 
 static void stat_of(fuse_ino_t ino, struct stat *st)
 {
@@ -21,14 +23,16 @@ static void stat_of(fuse_ino_t ino, struct stat *st)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
-	if (parent != ROOT || strcmp(name, "f") != 0) {
+	int rt = parent == ROOT && strcmp(name, "rt") == 0;
+	if (!rt && (parent != ROOT || strcmp(name, "f") != 0)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	memset(&e, 0, sizeof e);
-	e.ino = FILE_INO;
-	e.attr_timeout = e.entry_timeout = 1e6;
-	stat_of(FILE_INO, &e.attr);
+	e.ino = rt ? RT_INO : FILE_INO;
+	e.attr_timeout = 1e6;
+	e.entry_timeout = rt ? 0 : 1e6;
+	stat_of(e.ino, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
