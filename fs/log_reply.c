@@ -15,9 +15,13 @@
 #include "log_reply.h"
 #include "logging.h"
 
-/* Splicing costs a system call per piece: smaller pieces (small batches,
- * records appended a few at a time) go out from the map, whose pages they
- * share. A reply of only such pieces is one writev(2). */
+/* Splicing costs a system call per piece: a reply of only smaller pieces
+ * (small batches, records appended a few at a time) goes out from the map in
+ * one writev(2), their pages shared with the B-tree leaves just read. A reply
+ * with a bigger piece is spliced whole: the small pieces around it are the
+ * ends of big batches, and mapping them would map their neighbours too (the
+ * kernel faults pages around the one touched), which nothing else reads
+ * through the map. */
 #define SPLICE_PIECE_MIN (64 * 1024)
 /* A reply of more pieces is sent from the map: libfuse sizes its pipe by the
  * count of pieces, and one failure to grow it ends splicing for good. */
@@ -101,7 +105,6 @@ int tfs_log_reply(const struct iovec *iov, int count, void *arg)
 		return 0;
 	}
 	*bv = (struct fuse_bufvec){.count = (size_t)count};
-	size_t mapped = 0;
 	for (int i = 0; i < count; i++) {
 		struct fuse_buf *b = &bv->buf[i];
 		int fd;
@@ -109,16 +112,12 @@ int tfs_log_reply(const struct iovec *iov, int count, void *arg)
 		*b = (struct fuse_buf){.size = iov[i].iov_len, .mem = iov[i].iov_base};
 		if (!store_map_file(tfs.store, iov[i].iov_base, iov[i].iov_len, &fd, &off))
 			continue; /* a hole's zeros or a carried record's rest */
-		if (iov[i].iov_len < SPLICE_PIECE_MIN) {
-			mapped += iov[i].iov_len;
-			continue;
-		}
 		b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		b->fd = fd;
 		b->pos = off;
 	}
+	/* A failed send is the kernel's business (the request is gone). */
 	fuse_reply_data(req, bv, 0);
 	free(bv);
-	store_count_mapped(tfs.store, mapped);
 	return 0;
 }
