@@ -142,7 +142,7 @@ int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_re
 /* As store_record_value, without the value either (NULL; value_len is set):
  * the record's stat. */
 int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
-		       void *arg);
+		      void *arg);
 
 /* Copies up to size bytes of the partition's log starting at byte position pos
  * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos
