@@ -28,6 +28,7 @@
 #define SPLICE_PIECES_MAX 16
 
 static size_t read_max = TFS_STREAM_BLKSIZE;
+static int splicing; /* the kernel takes spliced replies */
 
 /* The most an unprivileged process may grow a pipe to; 0 if unknown. */
 static long pipe_max_size(void)
@@ -51,10 +52,11 @@ static long pipe_max_size(void)
 void tfs_log_reply_init(struct fuse_conn_info *conn)
 {
 	if (!(conn->capable & FUSE_CAP_SPLICE_WRITE)) {
-		tfs_log(LOG_INFO, "the kernel cannot splice replies: log reads are copied");
+		tfs_log(LOG_INFO, "the kernel takes no spliced replies: log reads go out from the map");
 		return;
 	}
 	conn->want |= FUSE_CAP_SPLICE_WRITE;
+	splicing = 1;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	/* The reply's header, a hole and the pieces, a page each. */
 	size_t spare = page * (SPLICE_PIECES_MAX + 3);
@@ -98,7 +100,7 @@ int tfs_log_reply(const struct iovec *iov, int count, void *arg)
 	for (int i = 0; i < count; i++)
 		big += iov[i].iov_len >= SPLICE_PIECE_MIN;
 	struct fuse_bufvec *bv = NULL;
-	if (big && count <= SPLICE_PIECES_MAX)
+	if (splicing && big && count <= SPLICE_PIECES_MAX)
 		bv = malloc(sizeof *bv + (size_t)count * sizeof bv->buf[0]);
 	if (!bv) {
 		reply_from_map(req, iov, count);
