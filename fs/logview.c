@@ -147,7 +147,10 @@ struct emit_state {
 	uint64_t pos;            /* the handle's position read at */
 	uint64_t abs;            /* the same, as an absolute log position */
 	size_t hole;             /* zero bytes to put first */
+	size_t want;             /* log bytes asked of the view, after the hole */
 	struct carry_next carry; /* for where the read was asked to end */
+	char *gathered;          /* see gather_small */
+	size_t gathered_len;
 };
 
 /* Records where this read ended, then replies. Once the reply is out the
@@ -173,9 +176,29 @@ static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
 	return e->emit(iov, count, e->arg);
 }
 
+/* A view stops at STORE_LOG_IOV_MAX pieces, a piece per batch: a log of
+ * records written one at a time would come back a few hundred bytes per
+ * piece and some 100 KB per read. Such a view is copied into one buffer
+ * instead, which the read fills on (store_log_read) up to what was asked. */
+static int gather_small(struct emit_state *e, const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	if (count < STORE_LOG_IOV_MAX || total >= e->want / 2 || !(e->gathered = malloc(e->want)))
+		return 0;
+	for (int i = 0; i < count; i++) {
+		memcpy(e->gathered + e->gathered_len, iov[i].iov_base, iov[i].iov_len);
+		e->gathered_len += iov[i].iov_len;
+	}
+	return 1;
+}
+
 static int emit_with_hole(const struct iovec *iov, int count, void *arg)
 {
 	struct emit_state *e = arg;
+	if (!e->gathered && gather_small(e, iov, count))
+		return 0;
 	struct iovec all[STORE_LOG_IOV_MAX + 1];
 	int n = 0;
 	if (e->hole) {
@@ -240,8 +263,19 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		/* Before the reply, which may end the handle's life. */
 		if (abs + size < p.end_pos)
 			e.carry = carry_take(s, v, abs + size);
-		err = store_log_view_uncounted(s, v->gpid, abs + e.hole, size - e.hole, emit_with_hole,
-					       &e);
+		e.want = size - e.hole;
+		err = store_log_view_uncounted(s, v->gpid, abs + e.hole, e.want, emit_with_hole, &e);
+		if (!err && e.gathered) {
+			/* Read through the map (counted): small batches share pages. */
+			size_t more = 0;
+			uint64_t at = abs + e.hole + e.gathered_len;
+			if (store_log_read(s, v->gpid, at, e.gathered + e.gathered_len,
+					   e.want - e.gathered_len, &more) != 0)
+				more = 0; /* a short read; what was gathered stands */
+			struct iovec one = {e.gathered, e.gathered_len + more};
+			err = emit_with_hole(&one, 1, &e);
+		}
+		free(e.gathered);
 		free(e.carry.carry); /* not installed */
 		if (err != ERANGE)
 			return err;

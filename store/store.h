@@ -156,7 +156,8 @@ int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size
  * than asked is not the end (a short read); count 0 is. Returns fn's result,
  * or ERANGE / ENOENT as store_log_read (fn not called then). */
 /* A piece per batch: records appended one at a time are a batch each, and a
- * read of them is as long as this many records. With a hole in front and a
+ * view of them is as long as this many records (the daemon copies several
+ * views into one read of such a log, fs/logview.c). With a hole in front and a
  * reply header, still within a writev(2)'s IOV_MAX (1024). */
 #define STORE_LOG_IOV_MAX 1000
 struct iovec;
