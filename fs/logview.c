@@ -141,6 +141,7 @@ static struct carry_next carry_take(struct store *s, struct tfs_logview *v, uint
 static const char zeros[HOLE_MAX];
 
 struct emit_state {
+	struct store *s;
 	tfs_logview_emit emit;
 	void *arg;
 	struct tfs_logview *v;
@@ -179,7 +180,8 @@ static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
 /* A view stops at STORE_LOG_IOV_MAX pieces, a piece per batch: a log of
  * records written one at a time would come back a few hundred bytes per
  * piece and some 100 KB per read. Such a view is copied into one buffer
- * instead, which the read fills on (store_log_read) up to what was asked. */
+ * instead, which the read fills on (store_log_read) up to what was asked.
+ * The copy reads the pieces through the map: counted, as the view asks. */
 static int gather_small(struct emit_state *e, const struct iovec *iov, int count)
 {
 	size_t total = 0;
@@ -191,6 +193,7 @@ static int gather_small(struct emit_state *e, const struct iovec *iov, int count
 		memcpy(e->gathered + e->gathered_len, iov[i].iov_base, iov[i].iov_len);
 		e->gathered_len += iov[i].iov_len;
 	}
+	store_count_mapped(e->s, e->gathered_len);
 	return 1;
 }
 
@@ -235,7 +238,7 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 			pthread_mutex_unlock(&v->lock);
 			if (!one.iov_base)
 				return ENOMEM;
-			struct emit_state e = {.emit = emit, .arg = arg, .v = v, .pos = pos};
+			struct emit_state e = {.s = s, .emit = emit, .arg = arg, .v = v, .pos = pos};
 			err = emit_now(&e, &one, 1);
 			free(one.iov_base);
 			return err;
@@ -247,7 +250,8 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		uint64_t abs = pos + v->shift;
 		pthread_mutex_unlock(&v->lock);
 
-		struct emit_state e = {.emit = emit, .arg = arg, .v = v, .pos = pos, .abs = abs};
+		struct emit_state e = {
+			.s = s, .emit = emit, .arg = arg, .v = v, .pos = pos, .abs = abs};
 		if (abs >= p.end_pos || size == 0)
 			return emit_now(&e, NULL, 0);
 		if (size > p.end_pos - abs)
