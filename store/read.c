@@ -211,10 +211,12 @@ static int log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, s
 	rc = log_view_txn(s, txn, gpid, pos, size, iov, &count);
 	if (rc == 0) {
 		rc = fn(iov, count, arg);
-		size_t bytes = 0;
-		for (int i = 0; i < count && counted; i++)
-			bytes += iov[i].iov_len;
-		store_count_mapped(s, bytes);
+		if (counted) {
+			size_t bytes = 0;
+			for (int i = 0; i < count; i++)
+				bytes += iov[i].iov_len;
+			store_count_mapped(s, bytes);
+		}
 	} else {
 		rc = store_errno(rc, "read log");
 	}

@@ -150,11 +150,6 @@ int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_rec
 int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size_t size,
 		   size_t *got);
 
-/* Hands fn the log bytes from position pos (at most size of them) as up to
- * STORE_LOG_IOV_MAX pieces pointing into the store, inside a read transaction:
- * valid only during fn, which must not call back into the store. Fewer bytes
- * than asked is not the end (a short read); count 0 is. Returns fn's result,
- * or ERANGE / ENOENT as store_log_read (fn not called then). */
 /* A piece per batch: records appended one at a time are a batch each, and a
  * view of them is as long as this many records (the daemon copies several
  * views into one read of such a log, fs/logview.c). With a hole in front and a
@@ -162,6 +157,11 @@ int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size
 #define STORE_LOG_IOV_MAX 1000
 struct iovec;
 typedef int (*store_log_fn)(const struct iovec *iov, int count, void *arg);
+/* Hands fn the log bytes from position pos (at most size of them) as up to
+ * STORE_LOG_IOV_MAX pieces pointing into the store, inside a read transaction:
+ * valid only during fn, which must not call back into the store. Fewer bytes
+ * than asked is not the end (a short read); count 0 is. Returns fn's result,
+ * or ERANGE / ENOENT as store_log_read (fn not called then). */
 int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
 		   void *arg);
 /* store_log_view for an fn that may send the pieces from the store's file
