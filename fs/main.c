@@ -188,9 +188,7 @@ int main(int argc, char *argv[])
 	/* After daemon_ready: in the background this goes to syslog with the rest. */
 	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
 
-	/* One worker handles requests while the others wait; they take over
-	 * while it waits for the disk or the write lock (an fsync, a long rmdir). */
-	err = tfs_loop_run(se, 4, tfs.opt.spin_us);
+	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */
 	rc = err >= 0 ? 0 : 1;
 	if (rc)

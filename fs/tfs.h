@@ -17,6 +17,10 @@
 
 enum tfs_sync { TFS_SYNC_INTERVAL, TFS_SYNC_ALWAYS };
 
+/* Request workers: one handles requests while the others wait; they take
+ * over while it waits for the disk or the write lock (see loop.c). */
+#define TFS_WORKERS 4
+
 /* spin= (see loop.c): the default, and the most it may be. */
 #define TFS_SPIN_US_DEFAULT 50
 #define TFS_SPIN_US_MAX 10000
