@@ -508,10 +508,14 @@ def ratio(a, b, higher):
 def bulk_produce(m, rs, work, lines_file, resp_file):
     total_bytes = N_BULK * REC
     tt, tp, tr = [], [], []
+    # Every run starts with nothing of the previous ones waiting to be written back: a
+    # backlog of dirty pages slows any writer here (a plain file's 100 MB cat: 36 → 256 ms
+    # with 1.3 GB dirty), and would weigh on whichever peer came later.
     with rss_window(m, "bulk produce"):
         for rep in range(REPS):
             t = "bulk%d" % rep
             os.mkdir(os.path.join(m.mnt, t))
+            os.sync()
             tt.append(timed("cat %s >> %s/%s/produce" % (lines_file, m.mnt, t)))
             end = int(read_text("%s/%s/partition-0/end" % (m.mnt, t)))
             check(end == N_BULK, "bulk produce stored %d records (got %d)" % (N_BULK, end))
@@ -519,10 +523,12 @@ def bulk_produce(m, rs, work, lines_file, resp_file):
         f = os.path.join(work, "plain-bulk")
         if os.path.exists(f):
             os.unlink(f)
+        os.sync()
         tp.append(timed("cat %s >> %s" % (lines_file, f)))
         check(os.path.getsize(f) == total_bytes, "plain file size")
     for rep in range(REPS):
         rs.c.cmd("DEL", "bulk")
+        os.sync()
         t = time.perf_counter()
         rs.pipe(resp_file)
         tr.append(time.perf_counter() - t)
@@ -1171,7 +1177,8 @@ def report(mach, issue2res, elapsed):
     L.append("\n## Method\n")
     L.append("""- One run, one disk: topicfs's LMDB files, the plain files and Redis's AOF all live under the
   work directory on the same filesystem (see Machine). No caches are dropped: every measurement is warm.
-  Before each workload the disk is synced (sync(2)), so none starts with another's writeback.
+  Before each workload, and each bulk-produce run, the disk is synced (sync(2)), so none starts with
+  another's writeback.
 - topicfs runs with default options (`sync=interval`), one mount for all workloads but scale
   (which uses a second mount with `-o partitions=10`). Each repetition writes to a fresh topic.
 - bulk produce: `cat lines >> topic/produce` (%d lines of 99 chars + '\\n', pre-generated), vs
