@@ -689,6 +689,16 @@ def redis_settle(c, timeout=300):
     os.sync()
 
 
+def open_read_close(path, times):
+    """A random read as `cat offset-<n>` does it; appends its ns to times."""
+    t0 = time.perf_counter_ns()
+    f = os.open(path, os.O_RDONLY)
+    b = os.read(f, 65536)
+    os.close(f)
+    times.append(time.perf_counter_ns() - t0)
+    return b
+
+
 def random_reads(m, rs, work, lines_file):
     reps = 10  # N_BIG = 10 × N_BULK
     t = "big"
@@ -732,12 +742,7 @@ def random_reads(m, rs, work, lines_file):
         for block in range(RAND_BLOCKS):
             part = offs[block::RAND_BLOCKS]
             for n in part:
-                p = "%s/offset-%d" % (d, n)
-                t0 = time.perf_counter_ns()
-                f = os.open(p, os.O_RDONLY)
-                b = os.read(f, 65536)
-                os.close(f)
-                per_t.append(time.perf_counter_ns() - t0)
+                b = open_read_close("%s/offset-%d" % (d, n), per_t)
                 check(b == line(n % N_BULK)[:-1], "offset-%d content" % n)
             # plain file: pread of a 100-byte record at its position, on an open fd; and with open/close
             for n in part:
@@ -760,12 +765,7 @@ def random_reads(m, rs, work, lines_file):
                 check(r[0][1][1] == line(n % N_BULK)[:-1], "redis record %d" % n)
             # the floor: the same on a FUSE filesystem that does nothing but push the bytes
             for n in part:
-                p = "%s/r%d" % (noop, n)
-                t0 = time.perf_counter_ns()
-                f = os.open(p, os.O_RDONLY)
-                b = os.read(f, 65536)
-                os.close(f)
-                per_n.append(time.perf_counter_ns() - t0)
+                b = open_read_close("%s/r%d" % (noop, n), per_n)
                 check(len(b) == REC - 1, "noopfs r%d length" % n)
     umount(noop)
     os.close(fd)
