@@ -505,30 +505,43 @@ def ratio(a, b, higher):
 # --------------------------------------------------------------------------- workloads
 
 
+def prime_pages(work, mib=160):
+    """Readies the machine for a run that writes ~100 MB: writes mib MiB to a scratch file
+    and deletes it, then syncs. On this VM a guest's free memory goes back to the host
+    (free page reporting), and the first touch of such a page is a fault in the host: a
+    plain file's 100 MB cat takes 240-280 ms into such pages, 31-33 ms into pages just
+    freed. Without this, whichever peer's run came when the just-freed pages ran out would
+    be the slow one."""
+    scratch = os.path.join(work, "prime-scratch")
+    block = b"\0" * MiB
+    with open(scratch, "wb") as f:
+        for _ in range(mib):
+            f.write(block)
+    os.unlink(scratch)
+    os.sync()
+
+
 def bulk_produce(m, rs, work, lines_file, resp_file):
     total_bytes = N_BULK * REC
     tt, tp, tr = [], [], []
     plain = os.path.join(work, "plain-bulk")  # run 0's; bulk consume reads it
     # Each peer keeps what it wrote, as a log does: topicfs a topic per run, the plain peer
-    # a file per run, Redis its AOF. New page-cache pages cost much more on this
-    # VM once its free memory has gone back to the host (a plain file's 100 MB cat: 45 ms
-    # into pages just freed, 300 ms into new ones), so a peer that freed its pages between
-    # runs would be measured on other terms. The peers take turns, run by run, and every
-    # run starts with nothing of the previous ones waiting to be written back.
+    # a file per run, Redis its AOF. The peers take turns, run by run, and each run starts
+    # after prime_pages(): nothing waiting to be written back, and memory to write into.
     with rss_window(m, "bulk produce"):
         for rep in range(REPS):
             t = "bulk%d" % rep
             os.mkdir(os.path.join(m.mnt, t))
-            os.sync()
+            prime_pages(work)
             tt.append(timed("cat %s >> %s/%s/produce" % (lines_file, m.mnt, t)))
             end = int(read_text("%s/%s/partition-0/end" % (m.mnt, t)))
             check(end == N_BULK, "bulk produce stored %d records (got %d)" % (N_BULK, end))
             f = plain if rep == 0 else "%s-%d" % (plain, rep)
-            os.sync()
+            prime_pages(work)
             tp.append(timed("cat %s >> %s" % (lines_file, f)))
             check(os.path.getsize(f) == total_bytes, "plain file size")
             rs.c.cmd("DEL", "bulk")
-            os.sync()
+            prime_pages(work)
             t = time.perf_counter()
             rs.pipe(resp_file)
             tr.append(time.perf_counter() - t)
@@ -1179,8 +1192,9 @@ def report(mach, issue2res, elapsed):
     L.append("\n## Method\n")
     L.append("""- One run, one disk: topicfs's LMDB files, the plain files and Redis's AOF all live under the
   work directory on the same filesystem (see Machine). No caches are dropped: every measurement is warm.
-  Before each workload, and each bulk-produce run, the disk is synced (sync(2)), so none starts with
-  another's writeback.
+  Before each workload the disk is synced (sync(2)), so none starts with another's writeback. Before
+  each bulk-produce run the script also writes and deletes a 160 MiB scratch file: this VM hands
+  free memory back to its host, and writing into such pages costs 8× more (see prime_pages()).
 - topicfs runs with default options (`sync=interval`), one mount for all workloads but scale
   (which uses a second mount with `-o partitions=10`). Each repetition writes to a fresh topic.
 - bulk produce: `cat lines >> topic/produce` (%d lines of 99 chars + '\\n', pre-generated) into a new
