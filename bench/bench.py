@@ -506,7 +506,7 @@ def ratio(a, b, higher):
 
 
 def prime_pages(work, mib=160):
-    """Readies the machine for a run that writes ~100 MB: writes mib MiB to a scratch file
+    """Readies the machine for a run that writes: writes mib MiB to a scratch file
     and deletes it, then syncs. On this VM a guest's free memory goes back to the host
     (free page reporting), and the first touch of such a page is a fault in the host: a
     plain file's 100 MB cat takes 240-280 ms into such pages, 31-33 ms into pages just
@@ -566,6 +566,7 @@ def small_appends(m, rs, work):
         for rep in range(REPS):
             t = "small%d" % rep
             os.mkdir(os.path.join(m.mnt, t))
+            prime_pages(work, 32)
             tt.append(timed(loop % ("%s/%s/produce" % (m.mnt, t))))
             end = int(read_text("%s/%s/partition-0/end" % (m.mnt, t)))
             check(end == N_SMALL, "small appends stored %d records (got %d)" % (N_SMALL, end))
@@ -578,6 +579,7 @@ def small_appends(m, rs, work):
         f = os.path.join(work, "plain-small")
         if os.path.exists(f):
             os.unlink(f)
+        prime_pages(work, 32)
         tp.append(timed(loop % f))
         check(os.path.getsize(f) == N_SMALL * REC, "plain small file size")
         os.unlink(f)
@@ -590,6 +592,7 @@ def small_appends(m, rs, work):
         noop_mount(noop, topicfs_loop)
         try:
             for rep in range(REPS):
+                prime_pages(work, 32)
                 times.append(timed(loop % os.path.join(noop, "f")))
         finally:
             umount(noop)
@@ -598,6 +601,7 @@ def small_appends(m, rs, work):
         c = rs.c
         c.cmd("DEL", "small")
         msg = resp_xadd(b"small", val)
+        prime_pages(work, 32)
         t = time.perf_counter()
         for i in range(N_SMALL):
             c.s.sendall(msg)
@@ -1193,8 +1197,9 @@ def report(mach, issue2res, elapsed):
     L.append("""- One run, one disk: topicfs's LMDB files, the plain files and Redis's AOF all live under the
   work directory on the same filesystem (see Machine). No caches are dropped: every measurement is warm.
   Before each workload the disk is synced (sync(2)), so none starts with another's writeback. Before
-  each bulk-produce run the script also writes and deletes a 160 MiB scratch file: this VM hands
-  free memory back to its host, and writing into such pages costs 8× more (see prime_pages()).
+  each bulk-produce run the script also writes and deletes a 160 MiB scratch file (32 MiB before each
+  small-append run): this VM hands free memory back to its host, and writing into such pages costs 8×
+  more (see prime_pages()).
 - topicfs runs with default options (`sync=interval`), one mount for all workloads but scale
   (which uses a second mount with `-o partitions=10`). Each repetition writes to a fresh topic.
 - bulk produce: `cat lines >> topic/produce` (%d lines of 99 chars + '\\n', pre-generated) into a new
