@@ -85,12 +85,9 @@ size_t tfs_log_reply_max(void)
 /* One writev(2) from the map. */
 static void reply_from_map(fuse_req_t req, const struct iovec *iov, int count)
 {
-	size_t mapped = 0;
-	for (int i = 0; i < count; i++)
-		mapped += iov[i].iov_len;
 	/* A failed send is the kernel's business (the request is gone). */
 	fuse_reply_iov(req, iov, count);
-	store_count_mapped(tfs.store, mapped);
+	store_count_mapped(tfs.store, store_iov_bytes(iov, count));
 }
 
 int tfs_log_reply(const struct iovec *iov, int count, void *arg)

@@ -161,10 +161,8 @@ struct emit_state {
  * short) may still need the carry it would replace, for where it starts. */
 static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
 {
-	size_t total = 0;
+	size_t total = store_iov_bytes(iov, count);
 	struct tfs_logview_carry *old = NULL;
-	for (int i = 0; i < count; i++)
-		total += iov[i].iov_len;
 	pthread_mutex_lock(&e->v->lock);
 	e->v->next = e->pos + total;
 	if (e->carry.replace && e->abs + total == e->carry.at) {
@@ -184,10 +182,8 @@ static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
  * The copy reads the pieces through the map: counted, as the view asks. */
 static int gather_small(struct emit_state *e, const struct iovec *iov, int count)
 {
-	size_t total = 0;
-	for (int i = 0; i < count; i++)
-		total += iov[i].iov_len;
-	if (count < STORE_LOG_IOV_MAX || total >= e->want / 2 || !(e->gathered = malloc(e->want)))
+	if (count < STORE_LOG_IOV_MAX || store_iov_bytes(iov, count) >= e->want / 2 ||
+	    !(e->gathered = malloc(e->want)))
 		return 0;
 	for (int i = 0; i < count; i++) {
 		memcpy(e->gathered + e->gathered_len, iov[i].iov_base, iov[i].iov_len);

@@ -199,6 +199,14 @@ static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 	return rc;
 }
 
+size_t store_iov_bytes(const struct iovec *iov, int count)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < count; i++)
+		bytes += iov[i].iov_len;
+	return bytes;
+}
+
 static int log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
 		    void *arg, int counted)
 {
@@ -211,12 +219,8 @@ static int log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, s
 	rc = log_view_txn(s, txn, gpid, pos, size, iov, &count);
 	if (rc == 0) {
 		rc = fn(iov, count, arg);
-		if (counted) {
-			size_t bytes = 0;
-			for (int i = 0; i < count; i++)
-				bytes += iov[i].iov_len;
-			store_count_mapped(s, bytes);
-		}
+		if (counted)
+			store_count_mapped(s, store_iov_bytes(iov, count));
 	} else {
 		rc = store_errno(rc, "read log");
 	}

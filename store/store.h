@@ -157,6 +157,8 @@ int store_log_read(struct store *s, uint32_t gpid, uint64_t pos, void *buf, size
 #define STORE_LOG_IOV_MAX 1000
 struct iovec;
 typedef int (*store_log_fn)(const struct iovec *iov, int count, void *arg);
+/* The bytes in count pieces. */
+size_t store_iov_bytes(const struct iovec *iov, int count);
 /* Hands fn the log bytes from position pos (at most size of them) as up to
  * STORE_LOG_IOV_MAX pieces pointing into the store, inside a read transaction:
  * valid only during fn, which must not call back into the store. Fewer bytes
