@@ -509,7 +509,7 @@ def prime_pages(work, mib=160):
     """Readies the machine for a run that writes: writes mib MiB to a scratch file
     and deletes it, then syncs. On this VM a guest's free memory goes back to the host
     (free page reporting), and the first touch of such a page is a fault in the host: a
-    plain file's 100 MB cat takes 240-280 ms into such pages, 31-33 ms into pages just
+    plain file's 100 MB cat takes 238-339 ms into such pages, 31-33 ms into pages just
     freed. Without this, whichever peer's run came when the just-freed pages ran out would
     be the slow one."""
     scratch = os.path.join(work, "prime-scratch")
