@@ -509,6 +509,7 @@ int store_open(struct store **out, const struct store_options *o)
 	if (!s)
 		return ENOMEM;
 	s->lock_fd = -1;
+	s->snap_fd = -1;
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* Growth must not starve behind a stream of readers. No caller re-enters
@@ -539,6 +540,8 @@ int store_open(struct store **out, const struct store_options *o)
 	if (s->map_size < STORE_MIN_MAP_SIZE)
 		s->map_size = STORE_MIN_MAP_SIZE;
 	s->sync_always = o->sync_always;
+	if ((rc = store_snapshot_recover(o->dir)) != 0)
+		goto fail;
 	unsigned flags = MDB_NOTLS | (o->sync_always ? 0 : MDB_NOSYNC);
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
@@ -549,6 +552,8 @@ int store_open(struct store **out, const struct store_options *o)
 		goto fail;
 	}
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
+	if (rc == 0)
+		rc = store_snapshot_open(s);
 	if (rc)
 		goto fail;
 	reserve_size(s);
@@ -557,6 +562,7 @@ int store_open(struct store **out, const struct store_options *o)
 	return 0;
 
 fail:
+	store_snapshot_close(s);
 	if (s->env)
 		mdb_env_close(s->env);
 	if (s->lock_fd >= 0)
@@ -572,9 +578,10 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	/* A clean stop leaves everything on disk, whatever the sync mode. */
-	int rc = mdb_env_sync(s->env, 1);
+	int rc = store_snapshot_sync(s, 1);
 	if (rc)
-		fprintf(stderr, "store: sync on close: %s\n", mdb_strerror(rc));
+		fprintf(stderr, "store: sync on close: %s\n", strerror(rc));
+	store_snapshot_close(s);
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
@@ -586,7 +593,7 @@ int store_sync(struct store *s)
 {
 	if (s->before_wait)
 		s->before_wait();
-	return store_errno(mdb_env_sync(s->env, 1), "sync");
+	return store_snapshot_sync(s, 0);
 }
 
 /* --- topics --- */

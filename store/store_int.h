@@ -33,6 +33,13 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	/* snapshot.c: the last synced snapshot, kept recoverable (snap_lock). */
+	pthread_mutex_t snap_lock;
+	int snap_fd;                 /* DIR/topicfs.snapshot */
+	uint64_t snap_seq;           /* of its newest slot */
+	uint32_t snap_flags;         /* of the slot this mount wrote last */
+	unsigned snap_psize;         /* LMDB's page size */
+	MDB_txn *snap_pin;           /* read txn on the synced snapshot, or NULL */
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later
@@ -139,6 +146,18 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
  * bounded size (start advances as retention would), so deleting a big topic
  * on a full disk needs only a few free pages at a time. */
 int store_purge_partition(struct store *s, uint32_t gpid);
+
+/* --- snapshot.c: power-safe syncs (see the comment there) --- */
+
+/* Before LMDB opens DIR: if the machine went down while the store was open
+ * with sync=interval, puts the last synced snapshot back. 0 or an errno. */
+int store_snapshot_recover(const char *dir);
+/* After LMDB opened: opens DIR/topicfs.snapshot and takes a first checkpoint. */
+int store_snapshot_open(struct store *s);
+/* Makes every committed transaction durable and recoverable; closing marks
+ * the store cleanly closed. Serialized; any thread. */
+int store_snapshot_sync(struct store *s, int closing);
+void store_snapshot_close(struct store *s);
 
 /* --- config.c --- */
 
