@@ -346,8 +346,13 @@ int store_snapshot_sync(struct store *s, int closing)
 		goto out;
 	}
 	MDB_txn *pin = NULL;
+	/* The appends the WAL holds go in first, and the snapshot pinned holds
+	 * all of them (wal.c). */
+	uint64_t lsn = store_wal_hold(s);
 	rc = pin_newest(s, &pin, page);
-	if (rc == 0 && s->snap_pin && mdb_txn_id(pin) == mdb_txn_id(s->snap_pin)) {
+	int same = rc == 0 && s->snap_pin && mdb_txn_id(pin) == mdb_txn_id(s->snap_pin);
+	store_wal_release(s, rc == 0 && !same);
+	if (same) {
 		unpin(s, pin); /* nothing committed since the last sync */
 	} else if (rc == 0) {
 		if ((rc = mdb_env_get_fd(s->env, &fd)) == 0 && fdatasync(fd))
@@ -358,6 +363,7 @@ int store_snapshot_sync(struct store *s, int closing)
 			unpin(s, s->snap_pin);
 			s->snap_pin = pin;
 			s->snap_flags = 0;
+			store_wal_durable(s, lsn);
 		} else {
 			unpin(s, pin);
 		}

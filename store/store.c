@@ -115,9 +115,16 @@ static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn, size_t *map
 	}
 }
 
-int store_read_begin(struct store *s, MDB_txn **txn)
+int store_read_begin_raw(struct store *s, MDB_txn **txn)
 {
 	return store_errno(txn_begin(s, MDB_RDONLY, txn, NULL), "begin read txn");
+}
+
+int store_read_begin(struct store *s, MDB_txn **txn)
+{
+	/* A fold that fails (a full disk) must not stop reads of what is stored. */
+	store_wal_fold(s);
+	return store_read_begin_raw(s, txn);
 }
 
 void store_read_end(struct store *s, MDB_txn *txn)
@@ -151,13 +158,27 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 	}
 }
 
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
 {
 	/* LMDB has one writer at a time: with another one in, this one waits. */
 	if ((atomic_fetch_add(&s->writers, 1) > 0 || s->sync_always) && s->before_wait)
 		s->before_wait();
 	int rc = write_txn(s, fn, arg, need, what);
 	atomic_fetch_sub(&s->writers, 1);
+	return rc;
+}
+
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+{
+	if (pthread_rwlock_trywrlock(&s->wal_gate) != 0) {
+		if (s->before_wait)
+			s->before_wait();
+		pthread_rwlock_wrlock(&s->wal_gate);
+	}
+	int rc = store_wal_fold(s);
+	if (rc == 0)
+		rc = store_write_raw(s, fn, arg, need, what);
+	pthread_rwlock_unlock(&s->wal_gate);
 	return rc;
 }
 
@@ -231,9 +252,12 @@ static int reserve_release(struct store *s)
 int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
 			const char *what)
 {
-	int rc = store_write(s, fn, arg, need, what);
+	/* Deletes need not wait for appends a full disk holds back in the WAL:
+	 * they come first, and appends to a deleted topic go with it. */
+	store_wal_fold(s);
+	int rc = store_write_raw(s, fn, arg, need, what);
 	if (rc == ENOSPC && reserve_release(s) == 0)
-		rc = store_write(s, fn, arg, need, what);
+		rc = store_write_raw(s, fn, arg, need, what);
 	return rc;
 }
 
@@ -510,6 +534,11 @@ int store_open(struct store **out, const struct store_options *o)
 		return ENOMEM;
 	s->lock_fd = -1;
 	s->snap_fd = -1;
+	s->wal_fd[0] = s->wal_fd[1] = -1;
+	pthread_rwlock_init(&s->wal_gate, NULL);
+	pthread_mutex_init(&s->wal_lock, NULL);
+	pthread_mutex_init(&s->fold_lock, NULL);
+	pthread_cond_init(&s->wal_cond, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* Growth must not starve behind a stream of readers. No caller re-enters
@@ -553,6 +582,8 @@ int store_open(struct store **out, const struct store_options *o)
 	}
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
 	if (rc == 0)
+		rc = store_wal_open(s, !o->sync_always);
+	if (rc == 0)
 		rc = store_snapshot_open(s);
 	if (rc)
 		goto fail;
@@ -562,6 +593,7 @@ int store_open(struct store **out, const struct store_options *o)
 	return 0;
 
 fail:
+	store_wal_close(s);
 	store_snapshot_close(s);
 	if (s->env)
 		mdb_env_close(s->env);
@@ -578,6 +610,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	/* A clean stop leaves everything on disk, whatever the sync mode. */
+	store_wal_close(s);
 	int rc = store_snapshot_sync(s, 1);
 	if (rc)
 		fprintf(stderr, "store: sync on close: %s\n", strerror(rc));
@@ -787,13 +820,15 @@ int store_topic_delete(struct store *s, const char *name)
 	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
 }
 
+/* Topics are read as LMDB has them: appends the WAL still holds change no
+ * field of struct store_topic (only the round-robin cursor). */
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_valid(name, len))
 		return ENOENT;
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_val k = {len, (void *)name}, d;
@@ -817,7 +852,7 @@ int store_topic_by_name(struct store *s, const char *name, struct store_topic *o
 int store_topic_by_id(struct store *s, uint32_t id, struct store_topic *out)
 {
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	struct store_topic_rec rec;
@@ -833,7 +868,7 @@ int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out
 	if (after_id == UINT32_MAX)
 		return ENOENT;
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_cursor *c;
@@ -858,7 +893,7 @@ int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out
 int store_topic_count(struct store *s, uint64_t *count)
 {
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_stat st;

@@ -193,7 +193,7 @@ def test_the_test_finds_a_store_that_skips_recovery(tmp_path):
     events, work, final = journaled_run(tmp_path, "interval")
     rng = random.Random(11)
     broken = 0
-    for i, k in enumerate(images.crash_points(events, 12, rng)):
+    for i, k in enumerate(images.crash_points(events, 40, rng)):
         if check_image(tmp_path, f"raw{i}", events, k, images.random_choice(rng), work, final,
                        False, boot=BOOT_BEFORE):
             broken += 1

@@ -13,7 +13,7 @@ import struct
 J_WRITE, J_SYNC_BEGIN, J_SYNC_END, J_TRUNCATE = 1, 2, 3, 4
 HEAD = struct.Struct("<IBBHI4xQQ")  # struct jhead in iojournal.c
 MAGIC = 0x4A4F5552
-FILES = ("data.mdb", "topicfs.snapshot")
+FILES = ("data.mdb", "topicfs.snapshot", "topicfs.wal.0", "topicfs.wal.1")
 PAGE = 4096
 
 

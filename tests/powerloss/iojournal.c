@@ -2,7 +2,7 @@
  *
  * The power-loss test (tests/test_power_loss.py) runs the daemon under it and then
  * rebuilds, from the journal, the disk images a power loss could have left. It
- * journals data.mdb and topicfs.snapshot in IOJ_DIR into the file IOJ_OUT:
+ * journals data.mdb, topicfs.snapshot and topicfs.wal.* in IOJ_DIR into the file IOJ_OUT:
  * each write with its offset and bytes, and each fsync/fdatasync twice, when it
  * begins and when it ends. A write is journaled after it completes, holding a
  * lock that a sync's "begin" also takes, so every write journaled before a sync
@@ -25,7 +25,7 @@ enum { J_WRITE = 1, J_SYNC_BEGIN = 2, J_SYNC_END = 3, J_TRUNCATE = 4 };
 struct jhead {
 	uint32_t magic; /* 0x4a4f5552 */
 	uint8_t type;
-	uint8_t file; /* 0 data.mdb, 1 topicfs.snapshot */
+	uint8_t file; /* 0 data.mdb, 1 topicfs.snapshot, 2 and 3 topicfs.wal.0 and .1 */
 	uint16_t dsync; /* J_WRITE through an O_DSYNC descriptor: durable when done */
 	uint32_t len;
 	uint64_t off;
@@ -63,7 +63,7 @@ __attribute__((constructor)) static void init(void)
 	out_fd = open(o, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* 0 or 1 for a journaled file, else -1. */
+/* The journal's number for a journaled file, else -1. */
 static int file_of(int fd)
 {
 	if (out_fd < 0 || fd == out_fd)
@@ -79,6 +79,10 @@ static int file_of(int fd)
 		return 0;
 	if (strcmp(name, "topicfs.snapshot") == 0)
 		return 1;
+	if (strcmp(name, "topicfs.wal.0") == 0)
+		return 2;
+	if (strcmp(name, "topicfs.wal.1") == 0)
+		return 3;
 	return -1;
 }
 
