@@ -153,9 +153,14 @@ stress: all $(BUILD)/iojournal.so
 # Benchmarks against a plain file and Redis Streams; writes bench/RESULTS.md (~4 min;
 # BENCH_QUICK=1 for a 10x smaller smoke run). Never part of `make test`.
 .PHONY: bench
-bench: all $(BUILD)/noopfs
+bench: all $(BUILD)/noopfs $(BUILD)/open_writer
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) NOOPFS_BIN=$(abspath $(BUILD)/noopfs) \
-		/usr/bin/python3 bench/bench.py
+		OPEN_WRITER_BIN=$(abspath $(BUILD)/open_writer) /usr/bin/python3 bench/bench.py
+
+# Long-lived writers for the benchmark: one write() per record on an open fd.
+$(BUILD)/open_writer: bench/open_writer.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -o $@ $<
 
 # The benchmark's floor: a FUSE filesystem that does nothing, on libfuse's
 # request loop or on topicfs's.

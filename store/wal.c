@@ -20,8 +20,8 @@
  * power loss, entries not synced may be torn or gone; replay stops at the
  * first one missing, so a partition keeps a prefix of what was written.
  *
- * sync=always commits each append itself (LMDB's durable commit), as does any
- * append while the data directory's disk is short of WAL_ROOM_MIN or a fold
+ * sync=always commits each append itself (LMDB's durable commit), as does an
+ * append of more than WAL_DIRECT_BYTES, and any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
  * failed: then a full disk fails the write() with ENOSPC, as it should. */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +39,9 @@
 #define WAL_PENDING_MAX ((size_t)16 << 20)       /* queued bytes before appends fold */
 #define WAL_ROOM_CHECK_MS 200
 #define WAL_FOLD_PAUSE_NS (1000 * 1000)
+/* Appends this big gain nothing from the WAL (their commit is mostly their
+ * own bytes) and would write them twice: they commit directly. */
+#define WAL_DIRECT_BYTES ((size_t)64 << 10)
 #define WAL_NO_KEY UINT32_MAX
 
 struct wal_head {
@@ -335,7 +338,7 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
-	if (!wal_usable(s))
+	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
 		return store_append_direct(s, topic_id, recs, n);
 	struct wal_entry *e = entry_make(topic_id, recs, n);
 	if (!e)
