@@ -1,6 +1,6 @@
 /* snapshot.c — a power loss never corrupts the store, whatever the sync mode.
  *
- * With sync=interval LMDB runs with MDB_NOSYNC: commits reach the page cache at
+ * LMDB runs with MDB_NOSYNC: commits reach the page cache at
  * once (a crash of the daemon loses nothing) and the disk only at the next
  * mdb_env_sync(). Alone that is not power-safe: the kernel writes pages back in
  * any order, both meta pages are rewritten by the next two commits, and the
@@ -25,8 +25,9 @@
  * with it anything after Y, is gone or torn, so Y's meta page is written back
  * into both of data.mdb's meta pages before LMDB opens the file. In the same
  * boot (the daemon was killed) the page cache is whole and nothing is undone.
- * With sync=always LMDB's own durable commits are power-safe already; the slot
- * says so and recovery leaves the file alone. */
+ * LMDB runs with MDB_NOSYNC in both sync modes: with sync=always a write() is
+ * durable once its WAL entry is (wal.c), and other changes run a sync here
+ * before their call returns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,8 +40,7 @@
 #define SNAP_MAGIC 0x54465331534e4150ull /* "TFS1SNAP" */
 #define SNAP_HEAD 128                    /* slot header bytes, before the page */
 #define SNAP_PAGE_MAX 65536
-#define SNAP_CLEAN 1u  /* written by a clean close: nothing to undo */
-#define SNAP_ALWAYS 2u /* a sync=always mount: LMDB's commits are durable */
+#define SNAP_CLEAN 1u /* written by a clean close: nothing to undo */
 
 /* LMDB's on-disk meta page (lmdb.h does not export it): a 16-byte page header,
  * then MDB_meta, whose magic is at 16 and whose txnid ends it at 144. */
@@ -203,7 +203,7 @@ int store_snapshot_recover(const char *dir)
 	close(fd);
 	if (rc == ENOENT) {
 		rc = 0; /* never synced: LMDB's own first commit was durable */
-	} else if (rc == 0 && !(h.flags & (SNAP_CLEAN | SNAP_ALWAYS)) &&
+	} else if (rc == 0 && !(h.flags & SNAP_CLEAN) &&
 		   strncmp(h.boot_id, boot, sizeof(boot)) != 0) {
 		if (!is_meta_page(page, h.psize, h.txnid)) {
 			fprintf(stderr, "store: %s: the saved snapshot is not an LMDB meta page\n", path);
@@ -326,14 +326,13 @@ int store_snapshot_sync(struct store *s, int closing)
 	mdb_filehandle_t fd;
 	int rc = 0;
 	pthread_mutex_lock(&s->snap_lock);
-	if (s->sync_always || closing) {
+	if (closing) {
 		/* Everything committed is durable once LMDB's file is synced. */
-		uint32_t flags = closing ? SNAP_CLEAN : SNAP_ALWAYS;
 		rc = store_errno(mdb_env_sync(s->env, 1), "sync");
-		if (rc == 0 && flags != s->snap_flags) {
-			rc = slot_write(s, 0, flags, NULL, 0);
+		if (rc == 0 && s->snap_flags != SNAP_CLEAN) {
+			rc = slot_write(s, 0, SNAP_CLEAN, NULL, 0);
 			if (rc == 0) {
-				s->snap_flags = flags;
+				s->snap_flags = SNAP_CLEAN;
 				unpin(s, s->snap_pin);
 				s->snap_pin = NULL;
 			}

@@ -158,10 +158,16 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 	}
 }
 
+/* sync=always: every change is durable before the call that made it returns. */
+static int sync_if_always(struct store *s)
+{
+	return s->sync_always && s->snap_fd >= 0 ? store_sync(s) : 0;
+}
+
 int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
 {
 	/* LMDB has one writer at a time: with another one in, this one waits. */
-	if ((atomic_fetch_add(&s->writers, 1) > 0 || s->sync_always) && s->before_wait)
+	if (atomic_fetch_add(&s->writers, 1) > 0 && s->before_wait)
 		s->before_wait();
 	int rc = write_txn(s, fn, arg, need, what);
 	atomic_fetch_sub(&s->writers, 1);
@@ -179,7 +185,7 @@ int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, cons
 	if (rc == 0)
 		rc = store_write_raw(s, fn, arg, need, what);
 	pthread_rwlock_unlock(&s->wal_gate);
-	return rc;
+	return rc == 0 ? sync_if_always(s) : rc;
 }
 
 /* --- the space reserve: room to delete in when the disk is full ---
@@ -258,7 +264,7 @@ int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t ne
 	int rc = store_write_raw(s, fn, arg, need, what);
 	if (rc == ENOSPC && reserve_release(s) == 0)
 		rc = store_write_raw(s, fn, arg, need, what);
-	return rc;
+	return rc == 0 ? sync_if_always(s) : rc;
 }
 
 void store_set_wait_hook(struct store *s, void (*fn)(void))
@@ -535,16 +541,20 @@ int store_open(struct store **out, const struct store_options *o)
 	s->lock_fd = -1;
 	s->snap_fd = -1;
 	s->wal_fd[0] = s->wal_fd[1] = -1;
-	pthread_rwlock_init(&s->wal_gate, NULL);
 	pthread_mutex_init(&s->wal_lock, NULL);
 	pthread_mutex_init(&s->fold_lock, NULL);
 	pthread_cond_init(&s->wal_cond, NULL);
+	pthread_mutex_init(&s->wal_sync_lock, NULL);
+	pthread_cond_init(&s->wal_sync_cond, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
-	/* Growth must not starve behind a stream of readers. No caller re-enters
-	 * the lock (see store_record_view), which this kind requires. */
+	/* Growth, and a sync or a config change waiting on the WAL's gate, must
+	 * not starve behind a stream of readers or appends. No caller re-enters
+	 * either lock (see store_record_view), which this kind requires. */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	int rc = pthread_rwlock_init(&s->map_lock, &attr);
+	if (rc == 0)
+		rc = pthread_rwlock_init(&s->wal_gate, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	if (rc) {
 		free(s);
@@ -571,7 +581,9 @@ int store_open(struct store **out, const struct store_options *o)
 	s->sync_always = o->sync_always;
 	if ((rc = store_snapshot_recover(o->dir)) != 0)
 		goto fail;
-	unsigned flags = MDB_NOTLS | (o->sync_always ? 0 : MDB_NOSYNC);
+	/* Durability comes from the WAL and the synced snapshots (snapshot.c),
+	 * in both sync modes. */
+	unsigned flags = MDB_NOTLS | MDB_NOSYNC;
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
@@ -582,7 +594,7 @@ int store_open(struct store **out, const struct store_options *o)
 	}
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
 	if (rc == 0)
-		rc = store_wal_open(s, !o->sync_always);
+		rc = store_wal_open(s);
 	if (rc == 0)
 		rc = store_snapshot_open(s);
 	if (rc)
@@ -600,6 +612,7 @@ fail:
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	pthread_rwlock_destroy(&s->wal_gate);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -618,6 +631,7 @@ void store_close(struct store *s)
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	pthread_rwlock_destroy(&s->wal_gate);
 	free(s->dir);
 	free(s);
 }

@@ -63,7 +63,10 @@ struct store {
 	atomic_int wal_direct;       /* a fold failed: appends commit directly */
 	atomic_int wal_room;         /* the disk had WAL_ROOM_MIN free ... */
 	atomic_llong wal_room_at;    /* ... when last looked (monotonic ms) */
-	int wal_on;                  /* sync=interval: appends use the WAL */
+	pthread_mutex_t wal_sync_lock; /* sync=always: the two fields below */
+	pthread_cond_t wal_sync_cond;
+	uint64_t wal_synced;         /* entries up to this lsn are on disk */
+	int wal_syncing;             /* an fdatasync of the WAL is under way */
 	int wal_running;
 	pthread_t wal_thread;
 };
@@ -137,8 +140,8 @@ int store_append_direct(struct store *s, uint32_t topic_id, const struct store_r
 /* --- wal.c --- */
 
 /* Opens DIR/topicfs.wal.*, folds what a crash left there, starts the fold
- * thread; use: appends go through the WAL (sync=interval). */
-int store_wal_open(struct store *s, int use);
+ * thread. */
+int store_wal_open(struct store *s);
 /* Commits every queued append to LMDB. 0 or an errno (they stay queued). */
 int store_wal_fold(struct store *s);
 /* For a sync: stops appends and folds; returns the last LSN in LMDB. */

@@ -20,8 +20,10 @@
  * power loss, entries not synced may be torn or gone; replay stops at the
  * first one missing, so a partition keeps a prefix of what was written.
  *
- * sync=always commits each append itself (LMDB's durable commit), as does an
- * append of more than WAL_DIRECT_BYTES, and any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
+ * With sync=always an append also waits for an fdatasync of the WAL, which
+ * the writers waiting at the same time share (wal_sync_upto). An append of
+ * more than WAL_DIRECT_BYTES commits in a transaction of its own (then a sync
+ * with sync=always), and so does any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
  * failed: then a full disk fails the write() with ENOSPC, as it should. */
 #include <errno.h>
 #include <fcntl.h>
@@ -253,6 +255,38 @@ static void *fold_loop(void *arg)
 
 /* --- appending --- */
 
+/* sync=always: returns once an fdatasync that began after entry lsn was
+ * written has ended. Writers waiting meanwhile share the next one (a group
+ * commit). Both files: a switch may have moved appends to the other one. */
+static int wal_sync_upto(struct store *s, uint64_t lsn)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->wal_sync_lock);
+	while (s->wal_synced < lsn && rc == 0) {
+		if (s->wal_syncing) {
+			pthread_cond_wait(&s->wal_sync_cond, &s->wal_sync_lock);
+			continue;
+		}
+		s->wal_syncing = 1;
+		pthread_mutex_unlock(&s->wal_sync_lock);
+		pthread_mutex_lock(&s->wal_lock);
+		uint64_t upto = s->wal_lsn;
+		pthread_mutex_unlock(&s->wal_lock);
+		if (s->before_wait)
+			s->before_wait();
+		for (int i = 0; i < 2 && rc == 0; i++)
+			if (fdatasync(s->wal_fd[i]))
+				rc = errno;
+		pthread_mutex_lock(&s->wal_sync_lock);
+		s->wal_syncing = 0;
+		if (rc == 0 && upto > s->wal_synced)
+			s->wal_synced = upto;
+		pthread_cond_broadcast(&s->wal_sync_cond);
+	}
+	pthread_mutex_unlock(&s->wal_sync_lock);
+	return rc;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -263,7 +297,7 @@ static int64_t mono_ms(void)
 /* Whether appends may go through the WAL now. */
 static int wal_usable(struct store *s)
 {
-	if (!s->wal_on || atomic_load(&s->wal_direct))
+	if (atomic_load(&s->wal_direct))
 		return 0;
 	int64_t now = mono_ms();
 	if (now - atomic_load(&s->wal_room_at) >= WAL_ROOM_CHECK_MS) {
@@ -339,10 +373,11 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, recs, n);
+		return store_append_direct(s, topic_id, recs, n); /* store_write syncs */
 	struct wal_entry *e = entry_make(topic_id, recs, n);
 	if (!e)
 		return ENOMEM;
+	uint64_t lsn = 0;
 	pthread_rwlock_rdlock(&s->wal_gate);
 	rc = check_topic(s, topic_id, recs, n);
 	if (rc == 0) {
@@ -363,6 +398,7 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 			s->wal_tail = e;
 			s->wal_pending += e->size;
 			atomic_store(&s->wal_appended, h->lsn);
+			lsn = h->lsn;
 			if (s->wal_idle)
 				pthread_cond_signal(&s->wal_cond);
 			e = NULL;
@@ -371,6 +407,8 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	}
 	pthread_rwlock_unlock(&s->wal_gate);
 	free(e);
+	if (rc == 0 && s->sync_always)
+		rc = wal_sync_upto(s, lsn);
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
@@ -430,7 +468,7 @@ static int truncate_files(struct store *s)
 	return 0;
 }
 
-int store_wal_open(struct store *s, int use)
+int store_wal_open(struct store *s)
 {
 	char path[4096];
 	for (int i = 0; i < 2; i++) {
@@ -484,9 +522,9 @@ int store_wal_open(struct store *s, int use)
 		return rc;
 	s->wal_lsn = next - 1;
 	s->wal_switch_lsn = s->wal_durable_lsn = 0; /* both files are empty */
+	s->wal_synced = s->wal_lsn;
 	atomic_store(&s->wal_appended, s->wal_lsn);
 	atomic_store(&s->wal_folded, s->wal_lsn);
-	s->wal_on = use;
 	rc = pthread_create(&s->wal_thread, NULL, fold_loop, s);
 	if (rc == 0)
 		s->wal_running = 1;
