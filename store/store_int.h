@@ -56,6 +56,7 @@ struct store {
 	size_t wal_pending;          /* bytes queued */
 	int wal_stop;
 	int wal_idle;                /* the fold thread waits for an append */
+	unsigned wal_folds;          /* fold_lock: folds committed */
 	uint64_t wal_switch_lsn;     /* the newest entry in the other file */
 	uint64_t wal_durable_lsn;    /* folded into the last durable snapshot (snap_lock) */
 	atomic_uint_fast64_t wal_appended; /* last lsn queued */
