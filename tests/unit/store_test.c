@@ -1194,11 +1194,26 @@ static const struct test tests[] = {
 	T(record_cache_answers_only_for_its_record),
 };
 
+/* Runs every test, or only those named on the command line; a name that is
+ * no test is an error, so a misspelled name cannot pass as "0 passed". */
 int main(int argc, char **argv)
 {
+	size_t count = sizeof(tests) / sizeof(tests[0]);
+	for (int a = 1; a < argc; a++) {
+		size_t i = 0;
+		while (i < count && strcmp(argv[a], tests[i].name) != 0)
+			i++;
+		if (i == count) {
+			fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[a]);
+			return 2;
+		}
+	}
 	int passed = 0;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+	for (size_t i = 0; i < count; i++) {
+		int wanted = argc == 1;
+		for (int a = 1; a < argc && !wanted; a++)
+			wanted = strcmp(argv[a], tests[i].name) == 0;
+		if (!wanted)
 			continue;
 		tests[i].fn();
 		passed++;
