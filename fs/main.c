@@ -18,6 +18,12 @@
 
 struct tfs tfs;
 
+/* The store's messages join the daemon's own (stderr with -f, syslog otherwise). */
+static void store_message(int level, const char *msg)
+{
+	tfs_log(level, "store: %s", msg);
+}
+
 static void on_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -140,6 +146,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	tfs_log_set_debug(tfs.opt.debug);
+	store_set_log_hook(store_message);
 	tfs.uid = getuid();
 	tfs.gid = getgid();
 	tfs.mounted_ms = store_now_ms();

@@ -212,8 +212,8 @@ void store_reserve_make(struct store *s)
 	int err = posix_fallocate(fd, 0, (off_t)s->reserve_size);
 	close(fd);
 	if (err) {
-		fprintf(stderr, "store: %s: cannot reserve %zu bytes: %s\n", path, s->reserve_size,
-			strerror(err));
+		store_log(STORE_LOG_WARNING, "%s: cannot reserve %zu bytes: %s", path, s->reserve_size,
+			  strerror(err));
 		unlink(path);
 	}
 }
@@ -224,7 +224,7 @@ static int reserve_release(struct store *s)
 	char path[PATH_MAX];
 	if (reserve_path(s, path, sizeof(path)) || unlink(path) != 0)
 		return ENOENT;
-	fprintf(stderr, "store: the disk is full: released %s to delete in\n", path);
+	store_log(STORE_LOG_WARNING, "the disk is full: released %s to delete in", path);
 	return 0;
 }
 
@@ -441,7 +441,7 @@ static int dir_lock(const char *dir, int *fd_out)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int err = errno;
-		fprintf(stderr, "store: %s: %s\n", path, strerror(err));
+		store_log(STORE_LOG_ERR, "%s: %s", path, strerror(err));
 		return err;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -449,7 +449,7 @@ static int dir_lock(const char *dir, int *fd_out)
 		if (err == EWOULDBLOCK) {
 			err = EBUSY; /* the caller says so, with the holder's pid */
 		} else {
-			fprintf(stderr, "store: lock %s: %s\n", path, strerror(err));
+			store_log(STORE_LOG_ERR, "lock %s: %s", path, strerror(err));
 		}
 		close(fd);
 		return err;
@@ -457,7 +457,7 @@ static int dir_lock(const char *dir, int *fd_out)
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n)
-		fprintf(stderr, "store: %s: cannot record pid: %s\n", path, strerror(errno));
+		store_log(STORE_LOG_WARNING, "%s: cannot record pid: %s", path, strerror(errno));
 	*fd_out = fd;
 	return 0;
 }
@@ -494,8 +494,8 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 	if (rc)
 		return rc;
 	if (version != STORE_FORMAT_VERSION) {
-		fprintf(stderr, "store: data format %u is not supported (this build reads %u)\n",
-			version, STORE_FORMAT_VERSION);
+		store_log(STORE_LOG_ERR, "data format %u is not supported (this build reads %u)",
+			  version, STORE_FORMAT_VERSION);
 		return EPROTO;
 	}
 	return 0;
@@ -523,7 +523,7 @@ int store_open(struct store **out, const struct store_options *o)
 
 	rc = mkdir_p(o->dir);
 	if (rc) {
-		fprintf(stderr, "store: cannot create %s: %s\n", o->dir, strerror(rc));
+		store_log(STORE_LOG_ERR, "cannot create %s: %s", o->dir, strerror(rc));
 		goto fail;
 	}
 	rc = dir_lock(o->dir, &s->lock_fd);
@@ -544,7 +544,7 @@ int store_open(struct store **out, const struct store_options *o)
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
 	    (rc = mdb_env_open(s->env, o->dir, flags, 0644)) || (rc = map_refresh(s))) {
-		fprintf(stderr, "store: cannot open LMDB in %s: %s\n", o->dir, mdb_strerror(rc));
+		store_log(STORE_LOG_ERR, "cannot open LMDB in %s: %s", o->dir, mdb_strerror(rc));
 		rc = store_errno(rc, "open");
 		goto fail;
 	}
@@ -574,7 +574,7 @@ void store_close(struct store *s)
 	/* A clean stop leaves everything on disk, whatever the sync mode. */
 	int rc = mdb_env_sync(s->env, 1);
 	if (rc)
-		fprintf(stderr, "store: sync on close: %s\n", mdb_strerror(rc));
+		store_log(STORE_LOG_ERR, "sync on close: %s", mdb_strerror(rc));
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);

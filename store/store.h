@@ -27,6 +27,15 @@
 
 struct store;
 
+/* Levels of the store's messages; the same numbers as syslog(3)'s. */
+enum { STORE_LOG_ERR = 3, STORE_LOG_WARNING = 4, STORE_LOG_INFO = 6 };
+/* Receives one message: a line without "store:" or a newline, valid only during the call. */
+typedef void (*store_log_hook_fn)(int level, const char *msg);
+/* Sends every message of the store, of every handle, to fn (may be called from
+ * any thread, also before and during store_open); NULL: to stderr, the default.
+ * A process-wide setting: set it before store_open. */
+void store_set_log_hook(store_log_hook_fn fn);
+
 struct store_options {
 	const char *dir;   /* data directory; created if missing */
 	size_t map_size;   /* initial LMDB map size; 0 = default. Grows by itself. */

@@ -78,6 +78,11 @@ struct store_part_rec {
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
 
+/* --- log.c --- */
+
+/* One message to the log hook (see store_set_log_hook): a level, printf-style. */
+void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --- lmdb_err.c --- */
 
 /* The one place an LMDB code becomes an errno: 0 and positive errnos pass
