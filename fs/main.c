@@ -194,6 +194,7 @@ int main(int argc, char *argv[])
 	}
 	/* After daemon_ready: in the background this goes to syslog with the rest. */
 	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
+	tfs_options_log(&tfs.opt);
 
 	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */

@@ -426,7 +426,8 @@ static int mkdir_p(const char *dir)
 			return errno;
 		*p = '/';
 	}
-	if (mkdir(path, 0755) && errno != EEXIST)
+	/* Private: it holds every topic's records (see store_check_modes). */
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return errno;
 	return 0;
 }
@@ -438,7 +439,7 @@ static int dir_lock(const char *dir, int *fd_out)
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/topicfs.lock", dir) >= (int)sizeof(path))
 		return ENAMETOOLONG;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int err = errno;
 		store_log(STORE_LOG_ERR, "%s: %s", path, strerror(err));
@@ -543,16 +544,19 @@ int store_open(struct store **out, const struct store_options *o)
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
-	    (rc = mdb_env_open(s->env, o->dir, flags, 0644)) || (rc = map_refresh(s))) {
+	    (rc = mdb_env_open(s->env, o->dir, flags, 0600)) || (rc = map_refresh(s))) {
 		store_log(STORE_LOG_ERR, "cannot open LMDB in %s: %s", o->dir, mdb_strerror(rc));
 		rc = store_errno(rc, "open");
 		goto fail;
 	}
+	if ((rc = store_check_size(s)))
+		goto fail;
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
 	if (rc)
 		goto fail;
 	reserve_size(s);
 	store_reserve_make(s);
+	store_check_modes(s);
 	*out = s;
 	return 0;
 

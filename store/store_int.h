@@ -78,6 +78,15 @@ struct store_part_rec {
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
 
+/* --- datadir.c --- */
+
+/* Logs a warning for the data directory and each file in it that other users
+ * may read or write. */
+void store_check_modes(struct store *s);
+/* EIO (logged) when data.mdb is shorter than its newest meta page says: LMDB
+ * would die of SIGBUS reading it. Call after mdb_env_open, before any txn. */
+int store_check_size(struct store *s);
+
 /* --- log.c --- */
 
 /* One message to the log hook (see store_set_log_hook): a level, printf-style. */

@@ -198,6 +198,7 @@ def shared_factory(tmp_path):
         m = Mount(tmp_path / f"s{len(mounts)}", options)
         os.makedirs(tmp_path / f"s{len(mounts)}", exist_ok=True)
         m.path = os.path.join(top, "mnt")
+        m.data = os.path.join(top, "data")  # reachable too: who may read it is the test
         os.makedirs(m.path)
         mounts.append(m)
         return m.start()
