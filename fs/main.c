@@ -14,6 +14,7 @@
 #include "logpoll.h"
 #include "loop.h"
 #include "options.h"
+#include "pins.h"
 #include "tfs.h"
 
 struct tfs tfs;
@@ -39,6 +40,8 @@ static void on_init(void *userdata, struct fuse_conn_info *conn)
 const struct fuse_lowlevel_ops tfs_ops = {
 	.init = on_init,
 	.lookup = tfs_tree_lookup,
+	.forget = tfs_forget,
+	.forget_multi = tfs_forget_multi,
 	.getattr = tfs_tree_getattr,
 	.setattr = tfs_tree_setattr,
 	.readdir = tfs_tree_readdir,
@@ -174,6 +177,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
+	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	tfs.se = se;
 	if (!se)

@@ -376,37 +376,41 @@ static void part_to_public(uint32_t gpid, const struct store_part_rec *rec,
 	p->last_append_ms = rec->last_append_ms;
 }
 
-/* Creates partitions [from, to) of topic rec, with fresh gpids. */
+/* Creates partition i of topic rec under gpid. */
+static int part_create(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec,
+		       uint32_t i, uint32_t gpid, int64_t now)
+{
+	unsigned char kb[8];
+	store_be32(kb, rec->id);
+	store_be32(kb + 4, i);
+	MDB_val k = {sizeof(kb), kb}, d = {sizeof(gpid), &gpid};
+	int rc = mdb_put(txn, s->topic_parts, &k, &d, MDB_NOOVERWRITE);
+	if (rc)
+		return rc == MDB_KEYEXIST ? EIO : rc;
+	struct store_part_rec p = {
+		.version = PART_REC_VERSION,
+		.size = sizeof(p),
+		.topic_id = rec->id,
+		.index = i,
+		.last_append_ms = now,
+	};
+	return store_part_put_rec(s, txn, gpid, &p);
+}
+
+/* Creates partitions [from, to) of topic rec, with free gpids (gpids.c). */
 static int parts_create(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec,
 			uint32_t from, uint32_t to, int64_t now)
 {
-	uint32_t next;
-	int rc = meta_get(s, txn, "next_gpid", &next);
-	if (rc)
-		return rc;
-	if (next == 0 || next >= STORE_GPID_LIMIT || to - from > STORE_GPID_LIMIT - next)
-		return ENOSPC;
-	for (uint32_t i = from; i < to; i++) {
-		uint32_t gpid = next++;
-		unsigned char kb[8];
-		store_be32(kb, rec->id);
-		store_be32(kb + 4, i);
-		MDB_val k = {sizeof(kb), kb}, d = {sizeof(gpid), &gpid};
-		rc = mdb_put(txn, s->topic_parts, &k, &d, MDB_NOOVERWRITE);
-		if (rc)
-			return rc == MDB_KEYEXIST ? EIO : rc;
-		struct store_part_rec p = {
-			.version = PART_REC_VERSION,
-			.size = sizeof(p),
-			.topic_id = rec->id,
-			.index = i,
-			.last_append_ms = now,
-		};
-		rc = store_part_put_rec(s, txn, gpid, &p);
-		if (rc)
-			return rc;
-	}
-	return meta_put(s, txn, "next_gpid", next);
+	if (to <= from)
+		return 0;
+	uint32_t *gpids = malloc(sizeof *gpids * (to - from));
+	if (!gpids)
+		return ENOMEM;
+	int rc = store_gpids_take(s, txn, to - from, gpids);
+	for (uint32_t i = from; rc == 0 && i < to; i++)
+		rc = part_create(s, txn, rec, i, gpids[i - from], now);
+	free(gpids);
+	return rc;
 }
 
 /* --- open / close --- */

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "store.h"
 
@@ -33,6 +34,7 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	bool (*gpid_is_busy)(uint32_t gpid); /* see store_set_gpid_busy_hook */
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later
@@ -86,6 +88,13 @@ void store_check_modes(struct store *s);
 /* EIO (logged) when data.mdb is shorter than its newest meta page says: LMDB
  * would die of SIGBUS reading it. Call after mdb_env_open, before any txn. */
 int store_check_size(struct store *s);
+
+/* --- gpids.c --- */
+
+/* Puts n ids for new partitions into out, inside txn: free ones of deleted
+ * partitions first (lowest first, skipping busy ones), then new ones. ENOSPC:
+ * STORE_GPID_LIMIT - 1 partitions exist (or are still named by the front end). */
+int store_gpids_take(struct store *s, MDB_txn *txn, uint32_t n, uint32_t *out);
 
 /* --- log.c --- */
 

@@ -163,3 +163,75 @@ def test_numeric_options_at_their_limits_are_accepted(mount_factory):
                       "partitions=4096,max.message.bytes=67108864")
     m.topic("t")
     assert read_file(m.p("t", "config", "partitions")) == "4096\n"
+
+
+# --- 3: partition ids cannot run out ---
+
+GPID_LIMIT = 1 << 23  # STORE_GPID_LIMIT: the partition ids inode numbers have room for
+
+
+def set_next_gpid(data, value):
+    """Leaves the store as the issue's loop (2100 x 4096 partitions made and
+    removed) leaves it on a topicfs without reuse: the next new partition id
+    near the limit, none of the ids below in use. mdb_load is LMDB's own tool."""
+    dump = ("VERSION=3\nformat=bytevalue\ndatabase=meta\ntype=btree\nHEADER=END\n"
+            f" {b'next_gpid'.hex()}\n {value.to_bytes(4, 'little').hex()}\nDATA=END\n")
+    subprocess.run(["mdb_load", "-s", "meta", data], input=dump, text=True, check=True)
+
+
+def churn(m, rounds, name="x"):
+    """The issue's loop: mkdir x; echo 4096 > x/config/partitions; rmdir x."""
+    for _ in range(rounds):
+        os.mkdir(m.p(name))
+        write_file(m.p(name, "config", "partitions"), "4096\n", os.O_WRONLY | os.O_TRUNC)
+        os.rmdir(m.p(name))
+
+
+def test_mkdir_never_runs_out_of_partition_ids_however_many_topics_come_and_go(mount_factory):
+    m = mount_factory()
+    m.stop()
+    set_next_gpid(m.data, GPID_LIMIT - 4096)  # the first 2047 rounds of the loop
+    m.start()
+    churn(m, 4)
+    m.topic("new", partitions=4096)
+    write_file(m.p("new", "produce"), "still works\n")
+    assert read_file(m.p("new", "partition-0", "log")) == "still works\n"
+    m.restart()  # and across remounts
+    churn(m, 2)
+    os.mkdir(m.p("after-remount"))
+
+
+def test_partitions_of_a_new_topic_take_the_ids_a_removed_one_left(mnt):
+    # readdir's inode numbers (no lookup) show the partition ids directly.
+    seen = set()
+    for _ in range(20):
+        os.mkdir(mnt.p("x"))
+        write_file(mnt.p("x", "config", "partitions"), "4096\n", os.O_WRONLY | os.O_TRUNC)
+        with os.scandir(mnt.p("x")) as it:
+            seen.add(next(e.inode() for e in it if e.name == "partition-4095"))
+        os.rmdir(mnt.p("x"))
+    assert len(seen) == 1, "each round made new partition ids"
+
+
+def test_an_open_log_of_a_removed_topic_never_reads_the_next_topics_records(mnt):
+    mnt.topic("a")
+    write_file(mnt.p("a", "produce"), "old\n")
+    fd = os.open(mnt.p("a", "partition-0", "log"), os.O_RDONLY)
+    try:
+        os.chdir(mnt.p("a", "partition-0"))
+        os.rmdir(mnt.p("a"))
+        for i in range(3):  # new topics would take the freed id first
+            mnt.topic(f"b{i}")
+            write_file(mnt.p(f"b{i}", "produce"), f"secret of b{i}\n")
+        try:
+            data = os.pread(fd, 4096, 0)
+        except OSError as e:
+            data = e.errno
+        assert data in (b"", 2), data  # ENOENT, or nothing: never b's records
+        r = subprocess.run(["cat", "log", "offset-0"], capture_output=True, text=True)
+        assert "secret" not in r.stdout and r.returncode != 0
+    finally:
+        os.chdir("/")
+        os.close(fd)
+    assert [read_file(mnt.p(f"b{i}", "partition-0", "log")) for i in range(3)] == \
+        [f"secret of b{i}\n" for i in range(3)]

@@ -376,11 +376,89 @@ static void test_topic_create_lookup_delete(void)
 	CHECK_RC(store_record_view(f.s, gpids[0], 0, copy_record, NULL), ENOENT);
 	CHECK_RC(append_text(&f, t.id, NULL, "x"), ENOENT);
 
-	/* A new topic of the same name is a new topic: new id, new gpids, no records. */
+	/* A new topic of the same name is a new topic: new id, no records; its
+	 * partitions take the deleted ones' gpids, lowest first. */
 	CHECK_OK(store_topic_create(f.s, "orders", &cfg, &u));
 	CHECK(u.id == 2, "topic ids are not reused");
-	struct store_partition p = part_of(&f, u.id, 0);
-	CHECK(p.gpid > gpids[2] && p.end_offset == 0, "gpids are not reused");
+	for (uint32_t i = 0; i < 3; i++) {
+		struct store_partition p = part_of(&f, u.id, i);
+		CHECK(p.gpid == gpids[i] && p.end_offset == 0 && p.end_pos == 0,
+		      "the deleted partitions' gpids are reused, empty");
+	}
+	CHECK_RC(store_log_read(f.s, gpids[0], 0, buf, sizeof(buf), &got), 0);
+	CHECK(got == 0, "a reused gpid holds none of the old records");
+	fx_done(&f);
+}
+
+static uint32_t busy_gpid;
+static bool is_busy(uint32_t gpid)
+{
+	return gpid == busy_gpid;
+}
+
+static void test_busy_gpids_are_not_reused(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = 2;
+	struct store_topic t, u, v;
+	CHECK_OK(store_topic_create(f.s, "a", &cfg, &t));
+	uint32_t g0 = part_of(&f, t.id, 0).gpid, g1 = part_of(&f, t.id, 1).gpid;
+	CHECK_OK(store_topic_delete(f.s, "a"));
+	busy_gpid = g0;
+	store_set_gpid_busy_hook(f.s, is_busy);
+	CHECK_OK(store_topic_create(f.s, "b", &cfg, &u));
+	CHECK(part_of(&f, u.id, 0).gpid == g1, "the free gpid that is not busy is taken");
+	CHECK(part_of(&f, u.id, 1).gpid != g0, "a busy gpid is skipped");
+	busy_gpid = 0;
+	cfg.partitions = 1;
+	CHECK_OK(store_topic_create(f.s, "c", &cfg, &v));
+	CHECK(part_of(&f, v.id, 0).gpid == g0, "once let go it is taken again");
+	fx_done(&f);
+}
+
+/* Sets the store's next new gpid, with the store closed (as LMDB's mdb_load would). */
+static void set_next_gpid(struct fx *f, uint32_t next)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	store_close(f->s);
+	f->s = NULL;
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	CHECK_OK(mdb_env_open(env, f->dir, 0, 0600));
+	CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	CHECK_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	MDB_val k = {9, "next_gpid"}, d = {sizeof next, &next};
+	CHECK_OK(mdb_put(txn, dbi, &k, &d, 0));
+	CHECK_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+	fx_open_with(f, 0, 0);
+}
+
+/* Issue 14, finding 3: `mkdir x; echo 4096 > x/config/partitions; rmdir x`
+ * 2048 times made 2^23 partitions, every later mkdir ENOSPC. The store is put
+ * where those rounds leave it (the next new gpid near the limit, none below
+ * in use), then the loop goes on. */
+static void test_gpids_never_run_out_however_many_topics_come_and_go(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	set_next_gpid(&f, STORE_GPID_LIMIT - STORE_PARTITIONS_MAX);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = STORE_PARTITIONS_MAX;
+	struct store_topic t;
+	for (int r = 0; r < 4; r++) {
+		CHECK_OK(store_topic_create(f.s, "x", &cfg, &t));
+		CHECK_OK(store_topic_delete(f.s, "x"));
+	}
+	CHECK_OK(store_topic_create(f.s, "new", &cfg, &t));
+	CHECK(part_of(&f, t.id, STORE_PARTITIONS_MAX - 1).gpid == STORE_PARTITIONS_MAX,
+	      "the lowest free gpids are taken");
 	fx_done(&f);
 }
 
@@ -1171,6 +1249,8 @@ static const struct test tests[] = {
 	T(config_format_round_trips),
 	T(topic_create_lookup_delete),
 	T(topic_create_refuses_bad_input),
+	T(busy_gpids_are_not_reused),
+	T(gpids_never_run_out_however_many_topics_come_and_go),
 	T(topic_iteration_in_id_order),
 	T(partitions_only_grow),
 	T(round_robin_over_partitions),
