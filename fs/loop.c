@@ -16,9 +16,10 @@
  *
  * Order: closing produce costs no FLUSH round trip (every open sets
  * noflush), so a writer's held partial line is committed on RELEASE, which the
- * kernel queues before close() returns. A RELEASE never gives up `rx`, so
- * whatever is read after it — a reader's lookup, the next writer's write —
- * sees that record. */
+ * kernel queues before close() returns (as a background request: on_init in
+ * main.c makes room for all of them, or the kernel would hold back all but 12
+ * behind later requests). A RELEASE never gives up `rx`, so whatever is read
+ * after it — a reader's lookup, the next writer's write — sees that record. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>

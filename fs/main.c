@@ -19,6 +19,8 @@
 
 struct tfs tfs;
 
+#define TFS_MAX_BACKGROUND 65535u
+
 /* The store's messages join the daemon's own (stderr with -f, syslog otherwise). */
 static void store_message(int level, const char *msg)
 {
@@ -34,6 +36,13 @@ static void on_init(void *userdata, struct fuse_conn_info *conn)
 	/* A listing of a million offsets must not cost a million lookups. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* RELEASE is a background request, and the kernel keeps all but
+	 * max_background of those (12 by default) queued behind requests made
+	 * later: the 13th close's held line would become a record after a read
+	 * that came after it. With room for every close in flight, each RELEASE
+	 * reaches us before anything asked after its close (see loop.c). The
+	 * kernel caps it (65535; for mounts by users, fuse's max_user_bgreq). */
+	conn->max_background = TFS_MAX_BACKGROUND;
 	tfs_log_reply_init(conn);
 }
 

@@ -235,3 +235,20 @@ def test_an_open_log_of_a_removed_topic_never_reads_the_next_topics_records(mnt)
         os.close(fd)
     assert [read_file(mnt.p(f"b{i}", "partition-0", "log")) for i in range(3)] == \
         [f"secret of b{i}\n" for i in range(3)]
+
+
+# --- 9: a close's held line is a record before anything asked after it ---
+
+@pytest.mark.parametrize("files", [64, 1000])
+def test_partial_lines_of_many_closed_files_are_records_before_the_next_read(mnt, files):
+    mnt.topic("t")
+    end = mnt.p("t", "partition-0", "end")
+    want = 0
+    for trial in range(30 if files <= 64 else 5):
+        fds = [os.open(mnt.p("t", "produce"), os.O_WRONLY) for _ in range(files)]
+        for i, fd in enumerate(fds):
+            os.write(fd, b"trial %d file %d" % (trial, i))  # no newline: held
+        for fd in fds:
+            os.close(fd)
+        want += files
+        assert int(read_file(end)) == want, f"trial {trial}: records missing right after close"
