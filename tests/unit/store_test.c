@@ -462,6 +462,42 @@ static void test_gpids_never_run_out_however_many_topics_come_and_go(void)
 	fx_done(&f);
 }
 
+static int hook_level;
+static char hook_msg[1024];
+static void hook(int level, const char *msg)
+{
+	hook_level = level;
+	snprintf(hook_msg, sizeof hook_msg, "%s", msg);
+}
+
+/* Issue 14, finding 8: a truncated data.mdb (a partial copy) is refused at
+ * open with EIO and a message through the log hook, instead of a SIGBUS. */
+static void test_truncated_data_file_is_refused_through_the_log_hook(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t t = new_topic(&f, "t", 1);
+	char value[1000];
+	memset(value, 'v', sizeof value - 1);
+	value[sizeof value - 1] = '\0';
+	for (int i = 0; i < 500; i++)
+		CHECK_OK(append_text(&f, t, NULL, value));
+	store_close(f.s);
+	f.s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/data.mdb", f.dir);
+	CHECK(truncate(path, 65536) == 0, "truncate");
+	store_set_log_hook(hook);
+	struct store_options o = {.dir = f.dir};
+	CHECK_RC(store_open(&f.s, &o), EIO);
+	store_set_log_hook(NULL);
+	CHECK(hook_level == STORE_LOG_ERR && strstr(hook_msg, "truncated or damaged") &&
+		      strstr(hook_msg, "data.mdb is 65536 bytes"),
+	      "the store says why, through the hook");
+	f.s = NULL;
+	fx_done(&f);
+}
+
 static void test_topic_create_refuses_bad_input(void)
 {
 	struct fx f;
@@ -1250,6 +1286,7 @@ static const struct test tests[] = {
 	T(topic_create_lookup_delete),
 	T(topic_create_refuses_bad_input),
 	T(busy_gpids_are_not_reused),
+	T(truncated_data_file_is_refused_through_the_log_hook),
 	T(gpids_never_run_out_however_many_topics_come_and_go),
 	T(topic_iteration_in_id_order),
 	T(partitions_only_grow),
