@@ -14,10 +14,15 @@
 #include "store_int.h"
 
 static const char MARK[] = "next_gpid";
+/* Every gpid below the hint is in use: scans for free ones start there. Kept
+ * in the store (a missing one is 1), so it moves with the transactions that
+ * take and free ids, and is never ahead of an id an aborted one took. */
+static const char HINT[] = "gpid_hint";
 
-static int mark_get(struct store *s, MDB_txn *txn, uint32_t *v)
+static int counter_get(struct store *s, MDB_txn *txn, const char *name, size_t len,
+		       uint32_t *v)
 {
-	MDB_val k = {sizeof MARK - 1, (void *)MARK}, d;
+	MDB_val k = {len, (void *)name}, d;
 	int rc = mdb_get(txn, s->meta, &k, &d);
 	if (rc)
 		return rc;
@@ -27,67 +32,102 @@ static int mark_get(struct store *s, MDB_txn *txn, uint32_t *v)
 	return 0;
 }
 
-static int mark_put(struct store *s, MDB_txn *txn, uint32_t v)
+static int counter_put(struct store *s, MDB_txn *txn, const char *name, size_t len, uint32_t v)
 {
-	MDB_val k = {sizeof MARK - 1, (void *)MARK}, d = {sizeof v, &v};
+	MDB_val k = {len, (void *)name}, d = {sizeof v, &v};
 	return mdb_put(txn, s->meta, &k, &d, 0);
 }
 
-static int is_free(struct store *s, uint32_t gpid)
+static int hint_get(struct store *s, MDB_txn *txn, uint32_t *v)
 {
-	return !s->gpid_is_busy || !s->gpid_is_busy(gpid);
+	int rc = counter_get(s, txn, HINT, sizeof HINT - 1, v);
+	if (rc == MDB_NOTFOUND || (rc == 0 && *v == 0)) {
+		*v = 1; /* a store from before the hint: scan from the start once */
+		return 0;
+	}
+	return rc;
 }
 
-/* Adds the free ids of [from, to) to out until it holds n; returns how many it holds. */
-static uint32_t take_range(struct store *s, uint32_t from, uint32_t to, uint32_t *out,
-			   uint32_t have, uint32_t n)
+static bool is_busy(struct store *s, uint32_t gpid)
 {
-	for (uint32_t g = from; g < to && have < n; g++)
-		if (is_free(s, g))
-			out[have++] = g;
-	return have;
+	return s->gpid_is_busy && s->gpid_is_busy(gpid);
+}
+
+struct taking {
+	uint32_t *out;
+	uint32_t have, want;
+	uint32_t first_busy; /* the lowest free id skipped as busy, 0 if none */
+};
+
+/* Takes the free ids of [from, to) until t holds what it wants. */
+static void take_range(struct store *s, uint32_t from, uint32_t to, struct taking *t)
+{
+	for (uint32_t g = from; g < to && t->have < t->want; g++) {
+		if (!is_busy(s, g))
+			t->out[t->have++] = g;
+		else if (!t->first_busy)
+			t->first_busy = g;
+	}
 }
 
 int store_gpids_take(struct store *s, MDB_txn *txn, uint32_t n, uint32_t *out)
 {
-	uint32_t mark, have = 0;
-	int rc = mark_get(s, txn, &mark);
-	if (rc)
+	uint32_t mark, hint;
+	struct taking t = {out, 0, n, 0};
+	int rc;
+	if ((rc = counter_get(s, txn, MARK, sizeof MARK - 1, &mark)) || (rc = hint_get(s, txn, &hint)))
 		return rc;
 	if (mark == 0 || mark > STORE_GPID_LIMIT)
 		return EIO;
+	if (n == 0)
+		return 0;
 	MDB_stat st;
 	if ((rc = mdb_stat(txn, s->partitions, &st)))
 		return rc;
 	/* Holes below the mark only after deletes; without any, no scan. */
-	if (st.ms_entries < (size_t)mark - 1 && n > 0) {
+	if (st.ms_entries < (size_t)mark - 1 && hint < mark) {
 		MDB_cursor *c;
 		if ((rc = mdb_cursor_open(txn, s->partitions, &c)))
 			return rc;
-		uint32_t after = 0; /* the last id in use seen */
-		MDB_val k, d;
-		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
-		while (rc == 0 && have < n) {
+		unsigned char kb[4];
+		store_be32(kb, hint);
+		MDB_val k = {sizeof kb, kb}, d;
+		uint32_t from = hint; /* ids from here up to the next one in use are free */
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		while (rc == 0 && t.have < n && from < mark) {
 			if (k.mv_size != 4) {
 				rc = EIO;
 				break;
 			}
 			uint32_t g = store_get_be32(k.mv_data);
-			have = take_range(s, after + 1, g < mark ? g : mark, out, have, n);
-			after = g;
+			take_range(s, from, g < mark ? g : mark, &t);
+			from = g + 1;
 			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 		}
 		mdb_cursor_close(c);
 		if (rc && rc != MDB_NOTFOUND)
 			return rc;
-		if (rc == MDB_NOTFOUND) /* all in use seen: the rest up to the mark is free */
-			have = take_range(s, after + 1, mark, out, have, n);
+		if (rc == MDB_NOTFOUND) /* no more in use: the rest up to the mark is free */
+			take_range(s, from, mark, &t);
 	}
-	if (n - have > STORE_GPID_LIMIT - mark)
+	if (n - t.have > STORE_GPID_LIMIT - mark)
 		return ENOSPC; /* this many partitions exist, or are still named */
-	while (have < n)
-		out[have++] = mark++;
-	return mark_put(s, txn, mark);
+	while (t.have < n)
+		out[t.have++] = mark++;
+	/* Below the highest id taken, all are in use now but skipped busy ones. */
+	hint = t.first_busy ? t.first_busy : out[n - 1] + 1;
+	if ((rc = counter_put(s, txn, MARK, sizeof MARK - 1, mark)))
+		return rc;
+	return counter_put(s, txn, HINT, sizeof HINT - 1, hint);
+}
+
+int store_gpids_freed(struct store *s, MDB_txn *txn, uint32_t gpid)
+{
+	uint32_t hint;
+	int rc = hint_get(s, txn, &hint);
+	if (rc || gpid >= hint)
+		return rc;
+	return counter_put(s, txn, HINT, sizeof HINT - 1, gpid);
 }
 
 void store_set_gpid_busy_hook(struct store *s, bool (*is_busy)(uint32_t gpid))

@@ -748,7 +748,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		unsigned char pk[4];
 		store_be32(pk, gpid);
 		MDB_val pkv = {sizeof(pk), pk};
-		if ((rc = mdb_del(txn, s->partitions, &pkv, NULL)))
+		if ((rc = mdb_del(txn, s->partitions, &pkv, NULL)) ||
+		    (rc = store_gpids_freed(s, txn, gpid)))
 			return rc;
 	}
 	/* The topic's (id, index) entries are contiguous under the id prefix. */

@@ -95,6 +95,8 @@ int store_check_size(struct store *s);
  * partitions first (lowest first, skipping busy ones), then new ones. ENOSPC:
  * STORE_GPID_LIMIT - 1 partitions exist (or are still named by the front end). */
 int store_gpids_take(struct store *s, MDB_txn *txn, uint32_t n, uint32_t *out);
+/* The partition of gpid was deleted in txn: the id may be taken again. */
+int store_gpids_freed(struct store *s, MDB_txn *txn, uint32_t gpid);
 
 /* --- log.c --- */
 

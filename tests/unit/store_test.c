@@ -390,6 +390,39 @@ static void test_topic_create_lookup_delete(void)
 	fx_done(&f);
 }
 
+/* The gpids of topic t's partitions, in index order. */
+static void gpids_of(struct fx *f, uint32_t t, uint32_t n, uint32_t *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = part_of(f, t, i).gpid;
+}
+
+static void test_gpids_freed_anywhere_are_taken_lowest_first(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t a[2], b[2], d[3], e[1];
+	uint32_t ta = new_topic(&f, "a", 2), tb = new_topic(&f, "b", 2);
+	gpids_of(&f, ta, 2, a);
+	gpids_of(&f, tb, 2, b);
+	uint32_t tc = new_topic(&f, "c", 2);
+	(void)tc;
+	CHECK_OK(store_topic_delete(f.s, "b"));
+	uint32_t td = new_topic(&f, "d", 3);
+	gpids_of(&f, td, 3, d);
+	CHECK(d[0] == b[0] && d[1] == b[1] && d[2] == 7, "the middle hole first, then a new id");
+	CHECK_OK(store_topic_delete(f.s, "a"));
+	uint32_t te = new_topic(&f, "e", 1);
+	gpids_of(&f, te, 1, e);
+	CHECK(e[0] == a[0], "a hole below the others is found");
+	fx_reopen(&f);
+	CHECK_OK(store_topic_configure(f.s, te, STORE_CFG_PARTITIONS, "3", 1));
+	uint32_t grown[3];
+	gpids_of(&f, te, 3, grown);
+	CHECK(grown[1] == a[1] && grown[2] == 8, "growing a topic takes free ids too, after a reopen");
+	fx_done(&f);
+}
+
 static uint32_t busy_gpid;
 static bool is_busy(uint32_t gpid)
 {
@@ -1286,6 +1319,7 @@ static const struct test tests[] = {
 	T(topic_create_lookup_delete),
 	T(topic_create_refuses_bad_input),
 	T(busy_gpids_are_not_reused),
+	T(gpids_freed_anywhere_are_taken_lowest_first),
 	T(truncated_data_file_is_refused_through_the_log_hook),
 	T(gpids_never_run_out_however_many_topics_come_and_go),
 	T(topic_iteration_in_id_order),
