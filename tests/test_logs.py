@@ -9,9 +9,9 @@ import time
 import pytest
 
 from conftest import TOPICFS, Mount, as_user, wait_for, write_file
+from sysmount import daemon_pid, process_gone, syslog, system_lock, unmount  # noqa: F401
 
 TFS_LOG_BURST, TFS_LOG_RATE = 50, 5  # fs/logging.h
-from sysmount import daemon_pid, process_gone, syslog, system_lock, unmount  # noqa: F401
 
 
 @pytest.fixture
