@@ -10,23 +10,9 @@ import pytest
 
 from conftest import TOPICFS, Mount, as_user, wait_for, write_file
 from sysmount import daemon_pid, process_gone, syslog, system_lock, unmount  # noqa: F401
+from test_full_disk import small_disk  # noqa: F401
 
 TFS_LOG_BURST, TFS_LOG_RATE = 50, 5  # fs/logging.h
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """An 8 MiB tmpfs for DATA_DIR, unmounted at the end whatever happens."""
-    d = tmp_path / "small"
-    d.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(d)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr}")
-    try:
-        yield d
-    finally:
-        subprocess.run(["umount", "-l", str(d)], check=False)
 
 
 def test_store_messages_reach_syslog_when_detached(tmp_path, small_disk, syslog):
