@@ -378,6 +378,8 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 				"write to topic id %u refused: a record exceeds max.message.bytes "
 				"(EMSGSIZE); nothing of the write was stored",
 				n.id);
+		else if (err == ENOENT || err == EINVAL) /* the topic went, a key too long: the user's */
+			tfs_log(LOG_INFO, "write to topic id %u refused: %s", n.id, strerror(err));
 		else if (err)
 			tfs_log(LOG_ERR, "write to topic id %u failed: %s", n.id, strerror(err));
 	} else if (!err && n.kind == TFS_CONFIG) {

@@ -33,6 +33,9 @@ struct tfs_options {
 	int debug;
 	int show_help;
 	int show_version;
+	int allow_other;              /* allow_other (or allow_root): other users may enter */
+	int default_permissions;      /* the kernel checks modes (given, or implied by allow_other) */
+	int no_default_permissions;   /* the admin's explicit opt-out of that */
 	enum tfs_sync sync;
 	int64_t retention_check_ms;   /* retention.check.interval.ms */
 	int64_t spin_us;              /* spin=: how long to poll for the next request */

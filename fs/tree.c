@@ -10,6 +10,7 @@
 #include "logpoll.h"
 #include "logging.h"
 #include "numbers.h"
+#include "pins.h"
 #include "record_cache.h"
 #include "tfs.h"
 
@@ -163,8 +164,12 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof e);
+	/* Pinned before the stat that finds the node: from then on its gpid is
+	 * not given to a new partition until the kernel forgets it (pins.c). */
+	tfs_pins_hold(ino);
 	int err = tfs_tree_stat(ino, &e.attr);
 	if (err) {
+		tfs_pins_release(ino, 1);
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -172,7 +177,8 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double
 	e.generation = 1;
 	e.entry_timeout = entry_ttl;
 	e.attr_timeout = attr_ttl;
-	fuse_reply_entry(req, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		tfs_pins_release(ino, 1); /* interrupted: the kernel did not take it */
 }
 
 /* "partition-3" -> 3; -1 when name is not that shape (canonical decimal only). */

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "store.h"
 
@@ -35,6 +36,7 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	bool (*gpid_is_busy)(uint32_t gpid); /* see store_set_gpid_busy_hook */
 	/* snapshot.c: the last synced snapshot, kept recoverable (snap_lock). */
 	pthread_mutex_t snap_lock;
 	int snap_fd;                 /* DIR/topicfs.snapshot */
@@ -114,6 +116,29 @@ struct store_part_rec {
 #define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
+
+/* --- datadir.c --- */
+
+/* Logs a warning for the data directory and each file in it that other users
+ * may read or write. */
+void store_check_modes(struct store *s);
+/* EIO (logged) when data.mdb is shorter than its newest meta page says: LMDB
+ * would die of SIGBUS reading it. Call after mdb_env_open, before any txn. */
+int store_check_size(struct store *s);
+
+/* --- gpids.c --- */
+
+/* Puts n ids for new partitions into out, inside txn: free ones of deleted
+ * partitions first (lowest first, skipping busy ones), then new ones. ENOSPC:
+ * STORE_GPID_LIMIT - 1 partitions exist (or are still named by the front end). */
+int store_gpids_take(struct store *s, MDB_txn *txn, uint32_t n, uint32_t *out);
+/* The partition of gpid was deleted in txn: the id may be taken again. */
+int store_gpids_freed(struct store *s, MDB_txn *txn, uint32_t gpid);
+
+/* --- log.c --- */
+
+/* One message to the log hook (see store_set_log_hook): a level, printf-style. */
+void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- lmdb_err.c --- */
 

@@ -224,8 +224,8 @@ int store_wal_fold(struct store *s)
 			s->wal_pending += bytes;
 			pthread_mutex_unlock(&s->wal_lock);
 			if (!atomic_exchange(&s->wal_direct, 1))
-				fprintf(stderr, "store: %s: cannot commit appended records yet: %s; "
-					"they stay in the WAL\n", s->dir, strerror(rc));
+				store_log(STORE_LOG_ERR, "%s: cannot commit appended records yet: %s; "
+					  "they stay in the WAL", s->dir, strerror(rc));
 		}
 	}
 	pthread_mutex_unlock(&s->fold_lock);
@@ -484,7 +484,7 @@ int store_wal_open(struct store *s)
 		s->wal_fd[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (s->wal_fd[i] < 0) {
 			rc = errno;
-			fprintf(stderr, "store: %s: %s\n", path, strerror(rc));
+			store_log(STORE_LOG_ERR, "%s: %s", path, strerror(rc));
 			return rc;
 		}
 	}
@@ -516,11 +516,11 @@ int store_wal_open(struct store *s)
 		rc = store_write_raw(s, fold_txn, &a, list_need(list), "replay the WAL");
 		list_free(list);
 		if (rc) {
-			fprintf(stderr, "store: %s: cannot replay the WAL: %s\n", s->dir, strerror(rc));
+			store_log(STORE_LOG_ERR, "%s: cannot replay the WAL: %s", s->dir, strerror(rc));
 			return rc;
 		}
-		fprintf(stderr, "store: %s: %llu write(s) not yet in LMDB when the daemon stopped "
-			"were taken from the WAL\n", s->dir, (unsigned long long)count);
+		store_log(STORE_LOG_INFO, "%s: %llu write(s) not yet in LMDB when the daemon stopped "
+			  "were taken from the WAL", s->dir, (unsigned long long)count);
 	}
 	/* Truncated (and synced) before any new entry, so no old one can
 	 * follow a new one. */
