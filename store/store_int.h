@@ -156,12 +156,14 @@ int store_corrupt(const char *what, uint32_t gpid);
 
 /* Checks what needs no transaction; *need is the map room an append wants. */
 int store_append_check(const struct store_record_in *recs, size_t n, size_t *need);
-/* Appends inside txn, stamped now_ms: all records or an error. */
-int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
+/* Appends inside txn, stamped now_ms: all records or an error. fixed: -1 to
+ * route each record, else the partition index they all go to (ENOENT if the
+ * topic has no such partition). */
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
 			const struct store_record_in *recs, size_t n, int64_t now_ms);
 /* Appends in a transaction of its own (after what the WAL holds). */
-int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n);
+int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n);
 
 /* --- wal.c --- */
 

@@ -46,6 +46,7 @@
  * own bytes) and would write them twice: they commit directly. */
 #define WAL_DIRECT_BYTES ((size_t)64 << 10)
 #define WAL_NO_KEY UINT32_MAX
+#define WAL_ROUTED UINT32_MAX
 
 struct wal_head {
 	uint32_t magic;
@@ -55,7 +56,7 @@ struct wal_head {
 	uint32_t n;   /* records */
 	int64_t ts_ms;
 	uint32_t len; /* payload bytes: per record key_len, value_len (u32), key, value */
-	uint32_t pad;
+	uint32_t part; /* WAL_ROUTED, or the partition index all records go to */
 };
 _Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
 
@@ -139,7 +140,8 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 		p += klen + vl;
 	}
 	if (rc == 0)
-		rc = store_append_in_txn(s, txn, h.topic_id, recs, h.n, h.ts_ms);
+		rc = store_append_in_txn(s, txn, h.topic_id,
+					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms);
 	free(recs);
 	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
 		/* Its topic was deleted after the write was checked: the records
@@ -318,8 +320,8 @@ static int wal_usable(struct store *s)
 
 /* The topic must exist and take every value, as the fold will find it:
  * store_write holds wal_gate exclusively across fold and change. */
-static int check_topic(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-		       size_t n)
+static int check_topic(struct store *s, uint32_t topic_id, int64_t fixed,
+		       const struct store_record_in *recs, size_t n)
 {
 	MDB_txn *txn;
 	struct store_topic_rec t;
@@ -332,14 +334,16 @@ static int check_topic(struct store *s, uint32_t topic_id, const struct store_re
 		return store_errno(rc, "append");
 	if (t.partitions < 1 || t.partitions > STORE_PARTITIONS_MAX)
 		return EIO;
+	if (fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < n; i++)
 		if (recs[i].value_len > (uint64_t)t.max_message_bytes)
 			return EMSGSIZE;
 	return 0;
 }
 
-static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record_in *recs,
-				    size_t n)
+static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
+				    const struct store_record_in *recs, size_t n)
 {
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
@@ -352,7 +356,8 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	e->next = NULL;
 	e->size = sizeof(struct wal_head) + len;
 	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
-			     .ts_ms = store_now_ms(), .len = (uint32_t)len};
+			     .ts_ms = store_now_ms(), .len = (uint32_t)len,
+			     .part = fixed < 0 ? WAL_ROUTED : (uint32_t)fixed};
 	memcpy(e->disk, &h, sizeof(h));
 	unsigned char *p = e->disk + sizeof(h);
 	for (size_t i = 0; i < n; i++) {
@@ -372,20 +377,21 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	return e;
 }
 
-int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+static int append(struct store *s, uint32_t topic_id, int64_t fixed,
+		  const struct store_record_in *recs, size_t n)
 {
 	size_t need;
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, recs, n); /* store_write syncs */
-	struct wal_entry *e = entry_make(topic_id, recs, n);
+		return store_append_direct(s, topic_id, fixed, recs, n); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, fixed, recs, n);
 	if (!e)
 		return ENOMEM;
 	uint64_t lsn = 0;
 	pthread_rwlock_rdlock(&s->wal_gate);
-	rc = check_topic(s, topic_id, recs, n);
+	rc = check_topic(s, topic_id, fixed, recs, n);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->wal_lock);
 		struct wal_head *h = (struct wal_head *)e->disk;
@@ -418,6 +424,19 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
+}
+
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+{
+	return append(s, topic_id, -1, recs, n);
+}
+
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n)
+{
+	if (index >= STORE_PARTITIONS_MAX)
+		return ENOENT;
+	return append(s, topic_id, index, recs, n);
 }
 
 /* --- files, replay, sync --- */
