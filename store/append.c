@@ -10,6 +10,7 @@ struct append_args {
 	uint32_t topic_id;
 	const struct store_record_in *recs;
 	size_t n;
+	int64_t fixed;  /* -1: route each record; else the partition all go to */
 	uint32_t *part; /* [n] partition of each record */
 	size_t *order;  /* [n] record indexes grouped by partition, in input order */
 	size_t *first;  /* [STORE_PARTITIONS_MAX + 1] start of each group in order */
@@ -85,9 +86,13 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	/* Route, then group by partition keeping input order (a counting sort). */
 	uint64_t cursor = t.rr_cursor;
 	memset(a->first, 0, (t.partitions + 1) * sizeof(*a->first));
+	if (a->fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct store_record_in *r = &a->recs[i];
-		if (r->key)
+		if (a->fixed >= 0)
+			a->part[i] = (uint32_t)a->fixed; /* named by the producer: keys do not route */
+		else if (r->key)
 			a->part[i] = store_partition_for_key(r->key, r->key_len, t.partitions);
 		else if (t.partitions > 1)
 			a->part[i] = (uint32_t)(cursor++ % t.partitions);
@@ -117,7 +122,8 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+static int append(struct store *s, uint32_t topic_id, int64_t fixed,
+		  const struct store_record_in *recs, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -134,7 +140,7 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 		need += 2 * (STORE_BATCH_REC_OVERHEAD + recs[i].value_len +
 			     (recs[i].key ? recs[i].key_len : 0));
 	}
-	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n};
+	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .fixed = fixed};
 	a.part = malloc(n * sizeof(*a.part));
 	a.order = malloc(n * sizeof(*a.order));
 	a.first = malloc((STORE_PARTITIONS_MAX + 1) * sizeof(*a.first));
@@ -145,4 +151,17 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	free(a.order);
 	free(a.first);
 	return rc;
+}
+
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+{
+	return append(s, topic_id, -1, recs, n);
+}
+
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n)
+{
+	if (index >= STORE_PARTITIONS_MAX)
+		return ENOENT;
+	return append(s, topic_id, index, recs, n);
 }

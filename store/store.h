@@ -117,6 +117,12 @@ struct store_record_in {
  * EMSGSIZE: a value exceeds max.message.bytes; EINVAL: key too long;
  * ENOENT: topic gone; ENOSPC: disk full. Nothing is stored on error. */
 int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n);
+/* As store_append, but every record goes to partition `index` (0-based), in
+ * order, like a Kafka producer that names the partition: keys are stored
+ * with the records but do not route them, and the round-robin cursor stays.
+ * ENOENT: no such topic or partition. */
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n);
 
 struct store_record {
 	uint32_t gpid;
