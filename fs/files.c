@@ -429,9 +429,9 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		else if (err == ENOBUFS)
 			tfs_log(LOG_WARNING,
 				"write to topic id %u refused: partial lines held for open files "
-				"would exceed %zu MiB in all (ENOBUFS); nothing of the write was "
-				"stored",
-				f->topic_id, TFS_HELD_TOTAL_MAX >> 20);
+				"would exceed %zu MiB in all (%zu MiB held now) (ENOBUFS); nothing "
+				"of the write was stored",
+				f->topic_id, TFS_HELD_TOTAL_MAX >> 20, tfs_producer_held_total() >> 20);
 		else if (err)
 			tfs_log(LOG_ERR, "write to topic id %u failed: %s", f->topic_id,
 				strerror(err));

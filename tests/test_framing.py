@@ -233,3 +233,18 @@ def test_partition_produce_of_a_partition_grown_later(mnt):
     setting(mnt, "t", "partitions", "4")
     write_file(mnt.p("t", "partition-3", "produce"), b"late\n")
     assert ends(mnt, "t", 4) == [0, 0, 0, 1]
+
+
+from test_permissions import as_user, shared, user  # noqa: E402,F401 (fixtures)
+
+
+def test_partition_produce_takes_the_permissions_of_the_topics_produce(shared, user):
+    os.mkdir(shared.p("t"), 0o755)
+    setting(shared, "t", "partitions", "2")
+    path = shared.p("t", "partition-1", "produce")
+    r = as_user(user, f"echo no >> {path}")
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    os.chmod(shared.p("t"), 0o733)
+    r = as_user(user, f"echo yes >> {path}")
+    assert r.returncode == 0, r.stderr
+    assert ends(shared, "t", 2) == [0, 1]
