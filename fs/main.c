@@ -64,6 +64,7 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.flush = tfs_flush,
 	.release = tfs_release,
 	.fsync = tfs_fsync,
+	.fallocate = tfs_fallocate,
 	.poll = tfs_poll,
 	.getxattr = tfs_getxattr,
 	.listxattr = tfs_listxattr,

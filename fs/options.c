@@ -41,6 +41,7 @@ static const struct fuse_opt spec[] = {
 	OPT("retention.bytes=%s", cfg[STORE_CFG_RETENTION_BYTES]),
 	OPT("max.message.bytes=%s", cfg[STORE_CFG_MAX_MESSAGE_BYTES]),
 	OPT("key.separator=%s", cfg[STORE_CFG_KEY_SEPARATOR]),
+	OPT("framing=%s", cfg[STORE_CFG_FRAMING]),
 	OPT("sync=%s", sync),
 	OPT("retention.check.interval.ms=%s", check_interval),
 	OPT("map.size=%s", map_size),
@@ -265,6 +266,7 @@ void tfs_options_usage(const char *prog)
 	       "  -o retention.bytes=N             keep this many log bytes per partition, -1 all (-1)\n"
 	       "  -o max.message.bytes=N           largest record value (1048576)\n"
 	       "  -o key.separator=S               split each line into key S value (none)\n"
+	       "  -o framing=lines|writes          a record per line, or per write() (lines)\n"
 	       "  -o retention.check.interval.ms=MS  how often retention runs (5000)\n"
 	       "  -o sync=interval|always          fsync once a second, or every commit (interval)\n"
 	       "  -o spin=US                       poll up to US microseconds for the next request\n"

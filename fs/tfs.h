@@ -80,6 +80,8 @@ void tfs_files_close_all(void);
 /* The log view of an open log file, else NULL. */
 struct tfs_logview *tfs_file_view(struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi);
 void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);
 

@@ -14,7 +14,7 @@
 
 #include "store_int.h"
 
-_Static_assert(sizeof(struct store_topic_rec) == 344, "topic record has implicit padding");
+_Static_assert(sizeof(struct store_topic_rec) == 352, "topic record has implicit padding");
 _Static_assert(offsetof(struct store_topic_rec, uid) == 328, "version 1 topic records are 328 bytes");
 _Static_assert(sizeof(struct store_part_rec) == 56, "partition record has implicit padding");
 
@@ -303,6 +303,7 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
 	cfg->max_message_bytes = rec->max_message_bytes;
 	memcpy(cfg->key_separator, rec->key_separator, sizeof(cfg->key_separator));
 	cfg->key_separator[STORE_SEPARATOR_MAX] = '\0';
+	cfg->framing = rec->framing;
 }
 
 static void config_to_rec(const struct store_config *cfg, struct store_topic_rec *rec)
@@ -312,6 +313,7 @@ static void config_to_rec(const struct store_config *cfg, struct store_topic_rec
 	rec->retention_bytes = cfg->retention_bytes;
 	rec->max_message_bytes = cfg->max_message_bytes;
 	memcpy(rec->key_separator, cfg->key_separator, sizeof(rec->key_separator));
+	rec->framing = cfg->framing;
 }
 
 static void rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t)
@@ -952,6 +954,7 @@ static int topic_configure_txn(struct store *s, MDB_txn *txn, void *arg)
 	    (rc = parts_create(s, txn, &rec, old, cfg.partitions, store_now_ms())))
 		return rc;
 	config_to_rec(&cfg, &rec);
+	rec.size = sizeof(rec);
 	return store_topic_put_rec(s, txn, &rec);
 }
 

@@ -95,6 +95,9 @@ struct store_topic_rec {
 	uint32_t gid;
 	uint32_t mode;
 	uint32_t pad2;
+	/* Since config/framing: enum store_framing (0, lines, in older records). */
+	uint32_t framing;
+	uint32_t pad3;
 };
 
 /* Stored partition meta, same conventions as store_topic_rec. */

@@ -227,7 +227,7 @@ static int config_equal(const struct store_config *a, const struct store_config 
 	return a->partitions == b->partitions && a->retention_ms == b->retention_ms &&
 	       a->retention_bytes == b->retention_bytes &&
 	       a->max_message_bytes == b->max_message_bytes &&
-	       strcmp(a->key_separator, b->key_separator) == 0;
+	       strcmp(a->key_separator, b->key_separator) == 0 && a->framing == b->framing;
 }
 
 static int parse(struct store_config *c, enum store_config_key k, const char *text)
@@ -1343,6 +1343,8 @@ static const struct test tests[] = {
 	T(big_topic_delete_leaves_no_batches),
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
+	T(framing_is_parsed_formatted_and_kept),
+	T(append_to_fills_one_partition_in_order),
 };
 
 /* Runs every test, or only those named on the command line; a name that is
