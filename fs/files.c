@@ -1,6 +1,7 @@
 /* files.c — open, read, write and close for every file of the tree. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -82,9 +83,21 @@ static int file_open(struct fuse_file_info *fi, uint32_t topic_id, int text,
 	return 0;
 }
 
-struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph)
 {
-	return fi->fh ? file_of(fi)->view : NULL;
+	struct tfs_node n;
+	struct store_partition p;
+	struct tfs_logview *v = fi->fh ? file_of(fi)->view : NULL;
+	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && v &&
+	    store_partition_get(tfs.store, n.id, &p) == 0) {
+		tfs_poll_view(req, v, p.topic_id, ph);
+		return;
+	}
+	/* Everything else is a regular file: always ready. */
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 /* The last close: a held partial line becomes a record. */
@@ -96,8 +109,6 @@ static void file_close(struct tfs_handle_link *l)
 		if (err)
 			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
 				f->topic_id, strerror(err));
-		else
-			tfs_poll_wake_topic(f->topic_id);
 		tfs_producer_free(f->producer);
 	}
 	if (f->view) {
@@ -371,8 +382,6 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 	if (!err && is_write_only(n.kind)) {
 		err = tfs_producer_write(file_of(fi)->producer, buf, size);
-		if (!err)
-			tfs_poll_wake_topic(n.id);
 		if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
@@ -408,8 +417,6 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(file_of(fi)->producer);
-		if (!err)
-			tfs_poll_wake_topic(n.id);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
 				n.id, strerror(err));

@@ -167,6 +167,10 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
+	if ((err = tfs_poll_subscribe(tfs.store)) != 0) {
+		fprintf(stderr, "topicfs: cannot watch the store: %s\n", strerror(err));
+		goto out;
+	}
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	tfs.se = se;
 	if (!se)
@@ -196,6 +200,7 @@ int main(int argc, char *argv[])
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();
+	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:

@@ -74,8 +74,9 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 /* Closes every file still open, committing held partial lines (at stop). */
 void tfs_files_close_all(void);
-/* The log view of an open log file, else NULL. */
-struct tfs_logview *tfs_file_view(struct fuse_file_info *fi);
+/* poll(2): a log handle at its end waits for its topic's next append. */
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);

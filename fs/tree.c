@@ -7,7 +7,6 @@
 #include <sys/statvfs.h>
 
 #include "inode.h"
-#include "logpoll.h"
 #include "logging.h"
 #include "numbers.h"
 #include "record_cache.h"
@@ -520,17 +519,11 @@ void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	struct store_topic t;
-	int err = store_name_valid(name, strlen(name)) ? store_topic_by_name(tfs.store, name, &t)
-						       : ENOENT;
-	if (!err)
-		err = store_topic_delete(tfs.store, name);
-	if (err) {
+	int err = store_name_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
+	if (err)
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
-	} else {
+	else
 		tfs_log(LOG_INFO, "topic '%s' deleted with all its records", name);
-		tfs_poll_wake_topic(t.id); /* its followers read ENOENT now */
-	}
 	fuse_reply_err(req, err);
 }
 

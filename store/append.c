@@ -13,6 +13,8 @@ struct append_args {
 	uint32_t *part; /* [n] partition of each record */
 	size_t *order;  /* [n] record indexes grouped by partition, in input order */
 	size_t *first;  /* [STORE_PARTITIONS_MAX + 1] start of each group in order */
+	struct store_event *ev; /* out: one per partition appended to, announced after commit */
+	size_t nev;
 };
 
 /* Writes the records recs[idx[0..n-1]] as one batch at the partition's end. */
@@ -41,7 +43,8 @@ static int put_batch(struct store *s, MDB_txn *txn, uint32_t gpid, struct store_
 
 /* Appends one partition's group, cut into batches of about STORE_BATCH_TARGET. */
 static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t index,
-			const struct store_record_in *recs, const size_t *idx, size_t n, int64_t now)
+			const struct store_record_in *recs, const size_t *idx, size_t n, int64_t now,
+			struct store_event *ev)
 {
 	uint32_t gpid;
 	struct store_part_rec p;
@@ -66,6 +69,7 @@ static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32
 		j = k;
 	}
 	p.last_append_ms = now;
+	*ev = (struct store_event){STORE_EVENT_APPEND, topic_id, gpid, p.end_offset};
 	return store_part_put_rec(s, txn, gpid, &p);
 }
 
@@ -73,6 +77,7 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct append_args *a = arg;
 	struct store_topic_rec t;
+	a->nev = 0; /* the txn may run again after the map grew */
 	int rc = store_topic_get_rec(s, txn, a->topic_id, &t);
 	if (rc)
 		return rc;
@@ -106,7 +111,8 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	for (uint32_t p = 0; p < t.partitions; p++) {
 		size_t end = a->first[p];
 		if (end > begin &&
-		    (rc = append_group(s, txn, t.id, p, a->recs, a->order + begin, end - begin, now)))
+		    (rc = append_group(s, txn, t.id, p, a->recs, a->order + begin, end - begin, now,
+				       &a->ev[a->nev++])))
 			return rc;
 		begin = end;
 	}
@@ -138,9 +144,13 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	a.part = malloc(n * sizeof(*a.part));
 	a.order = malloc(n * sizeof(*a.order));
 	a.first = malloc((STORE_PARTITIONS_MAX + 1) * sizeof(*a.first));
+	a.ev = malloc((n < STORE_PARTITIONS_MAX ? n : STORE_PARTITIONS_MAX) * sizeof(*a.ev));
 	int rc = ENOMEM;
-	if (a.part && a.order && a.first)
+	if (a.part && a.order && a.first && a.ev)
 		rc = store_write(s, append_txn, &a, need, "append");
+	if (rc == 0)
+		store_announce(s, a.ev, a.nev);
+	free(a.ev);
 	free(a.part);
 	free(a.order);
 	free(a.first);

@@ -520,6 +520,11 @@ int store_open(struct store **out, const struct store_options *o)
 		free(s);
 		return rc;
 	}
+	if ((rc = store_events_init(s))) {
+		pthread_rwlock_destroy(&s->map_lock);
+		free(s);
+		return rc;
+	}
 
 	rc = mkdir_p(o->dir);
 	if (rc) {
@@ -562,6 +567,7 @@ fail:
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -578,6 +584,7 @@ void store_close(struct store *s)
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 }
@@ -777,7 +784,12 @@ int store_topic_delete(struct store *s, const char *name)
 		}
 	}
 	struct topic_delete_args a = {name, t.id};
-	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	rc = store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	if (rc == 0) {
+		struct store_event ev = {STORE_EVENT_TOPIC_DELETED, t.id, 0, 0};
+		store_announce(s, &ev, 1);
+	}
+	return rc;
 }
 
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out)

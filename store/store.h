@@ -187,6 +187,33 @@ void store_count_mapped(struct store *s, size_t bytes);
  * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
 int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted);
 
+/* --- change events (store/events.c) ---
+ *
+ * After each committed change the store calls every subscriber, on the thread
+ * that made the change, after the commit and outside any transaction. */
+enum store_event_kind {
+	STORE_EVENT_APPEND,        /* records appended: offset is the partition's new end */
+	STORE_EVENT_RETAIN,        /* retention deleted records: offset is the new start */
+	STORE_EVENT_TOPIC_DELETED, /* the topic and its partitions are gone: gpid, offset 0 */
+};
+
+struct store_event {
+	enum store_event_kind kind;
+	uint32_t topic_id;
+	uint32_t gpid;
+	uint64_t offset;
+};
+
+/* fn may read the store but not write to it (the writer that announces may
+ * hold the caller's locks), and should return soon: the committer waits. */
+typedef void (*store_event_fn)(const struct store_event *ev, void *arg);
+#define STORE_SUBSCRIBERS_MAX 8
+/* Calls fn(ev, arg) from now on. EINVAL: fn NULL; ENOSPC: STORE_SUBSCRIBERS_MAX
+ * subscribers already. */
+int store_subscribe(struct store *s, store_event_fn fn, void *arg);
+/* Stops calling fn with arg; when it returns, no call is running any more. */
+void store_unsubscribe(struct store *s, store_event_fn fn, void *arg);
+
 /* Milliseconds since the epoch (the clock records are stamped with). */
 int64_t store_now_ms(void);
 

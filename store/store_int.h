@@ -33,6 +33,13 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	/* events.c: the subscribers, and how many there are (read without the lock). */
+	pthread_rwlock_t subs_lock;
+	struct {
+		store_event_fn fn;
+		void *arg;
+	} subs[STORE_SUBSCRIBERS_MAX]; /* subs_lock */
+	atomic_int subscribers;
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later
@@ -77,6 +84,13 @@ struct store_part_rec {
 #define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
+
+/* --- events.c --- */
+
+int store_events_init(struct store *s);
+void store_events_destroy(struct store *s);
+/* Calls the subscribers with the n events, in order. After the commit only. */
+void store_announce(struct store *s, const struct store_event *ev, size_t n);
 
 /* --- lmdb_err.c --- */
 

@@ -839,6 +839,70 @@ static void test_retention_by_bytes_advances_start(void)
 	fx_done(&f);
 }
 
+/* What a subscriber saw: the events, and whether the store could be read then. */
+struct seen {
+	struct store *s;
+	struct store_event ev[16];
+	int n;
+	uint64_t end_read; /* the partition's end as read inside the last append event */
+};
+
+static void on_event(const struct store_event *ev, void *arg)
+{
+	struct seen *w = arg;
+	struct store_partition p;
+	if (ev->kind == STORE_EVENT_APPEND && store_partition_get(w->s, ev->gpid, &p) == 0)
+		w->end_read = p.end_offset; /* committed already: visible to a reader */
+	if (w->n < 16)
+		w->ev[w->n++] = *ev;
+}
+
+static void test_events_announce_appends_retention_and_deletion(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct seen w = {.s = f.s}, other = {.s = f.s};
+	CHECK_OK(store_subscribe(f.s, on_event, &w));
+	CHECK_OK(store_subscribe(f.s, on_event, &other));
+	uint32_t id = new_topic(&f, "ev", 2);
+	CHECK(w.n == 0, "creating a topic appends nothing");
+	struct store_record_in r[3] = {
+		{NULL, 0, "a", 1}, {NULL, 0, "b", 1}, {NULL, 0, "c", 1}}; /* round robin: 0 1 0 */
+	CHECK_OK(store_append(f.s, id, r, 3));
+	CHECK(w.n == 2 && other.n == 2, "one event per partition appended to, to each subscriber");
+	CHECK(w.ev[0].kind == STORE_EVENT_APPEND && w.ev[0].topic_id == id &&
+		      w.ev[0].gpid == gpid_of(&f, id, 0) && w.ev[0].offset == 2,
+	      "partition 0's new end");
+	CHECK(w.ev[1].gpid == gpid_of(&f, id, 1) && w.ev[1].offset == 1, "partition 1's new end");
+	CHECK(w.end_read == 1, "announced after the commit");
+
+	struct store_record_in big = {NULL, 0, "x", 2 << 20};
+	char *v = calloc(1, 2 << 20);
+	big.value = v;
+	int n = w.n;
+	CHECK_RC(store_append(f.s, id, &big, 1), EMSGSIZE);
+	free(v);
+	CHECK(w.n == n, "a refused append announces nothing");
+
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "0");
+	uint64_t deleted;
+	n = w.n;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 3 && w.n == n + 2, "retention: one event per partition");
+	CHECK(w.ev[n].kind == STORE_EVENT_RETAIN && w.ev[n].offset == 2 &&
+		      w.ev[n + 1].kind == STORE_EVENT_RETAIN && w.ev[n + 1].offset == 1,
+	      "the new starts");
+
+	store_unsubscribe(f.s, on_event, &other);
+	n = w.n;
+	CHECK_OK(store_topic_delete(f.s, "ev"));
+	CHECK(w.n == n + 1 && w.ev[n].kind == STORE_EVENT_TOPIC_DELETED && w.ev[n].topic_id == id,
+	      "topic deletion");
+	CHECK(other.n == 4, "no events after unsubscribing");
+	store_unsubscribe(f.s, on_event, &w);
+	fx_done(&f);
+}
+
 static void test_retention_by_time_deletes_old_batches(void)
 {
 	struct fx f;
@@ -1184,6 +1248,7 @@ static const struct test tests[] = {
 	T(offsets_and_positions_survive_reopen),
 	T(retention_by_bytes_advances_start),
 	T(retention_by_time_deletes_old_batches),
+	T(events_announce_appends_retention_and_deletion),
 	T(second_open_is_refused),
 	T(open_creates_missing_dirs),
 	T(map_grows_by_itself),
