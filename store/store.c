@@ -476,6 +476,7 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"partitions", offsetof(struct store, partitions)},
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
+		{"mirror", offsetof(struct store, mirror)},
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);
@@ -742,7 +743,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		if ((rc = store_part_gpid(s, txn, id, i, &gpid)))
 			return rc == MDB_NOTFOUND ? EIO : rc;
 		if ((rc = delete_gpid_range(txn, s->batches, gpid)) ||
-		    (rc = delete_gpid_range(txn, s->positions, gpid)))
+		    (rc = delete_gpid_range(txn, s->positions, gpid)) ||
+		    (rc = delete_gpid_range(txn, s->mirror, gpid)))
 			return rc;
 		unsigned char pk[4];
 		store_be32(pk, gpid);

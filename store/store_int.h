@@ -21,6 +21,7 @@ struct store {
 	MDB_dbi partitions;  /* gpid (u32 BE) -> struct store_part_rec */
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
+	MDB_dbi mirror;      /* gpid (u32 BE) -> struct store_mirror_state (mirror_state.c) */
 	/* Held shared by every transaction, exclusive while the map is resized:
 	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
 	pthread_rwlock_t map_lock;

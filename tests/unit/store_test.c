@@ -903,6 +903,60 @@ static void test_events_announce_appends_retention_and_deletion(void)
 	fx_done(&f);
 }
 
+struct scanned {
+	uint64_t first, next;
+	size_t n;
+	int bad;
+};
+
+static int scan_one(const struct store_record *r, void *arg)
+{
+	struct scanned *sc = arg;
+	char want[16];
+	snprintf(want, sizeof want, "rec-%05d", (int)r->offset);
+	if (sc->n == 0)
+		sc->first = r->offset;
+	else if (r->offset != sc->next)
+		sc->bad = 1;
+	if (r->value_len != 9 || memcmp(r->value, want, 9) != 0 || r->key)
+		sc->bad = 1;
+	sc->next = r->offset + 1;
+	return ++sc->n == 7000 ? EAGAIN : 0;
+}
+
+static void test_scan_reads_records_in_order_across_batches(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "sc", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	for (int i = 0; i < 4; i++)
+		append_n(&f, id, i * 2500, 2500); /* four appends: four batches at least */
+	struct scanned sc = {0};
+	CHECK_OK(store_record_scan(f.s, gpid, 1234, 3000, scan_one, &sc));
+	CHECK(sc.n == 3000 && sc.first == 1234 && sc.next == 4234 && !sc.bad, "3000 from 1234");
+	sc = (struct scanned){0};
+	CHECK_RC(store_record_scan(f.s, gpid, 0, 100000, scan_one, &sc), EAGAIN);
+	CHECK(sc.n == 7000 && !sc.bad, "fn's result stops the scan");
+	sc = (struct scanned){0};
+	CHECK_OK(store_record_scan(f.s, gpid, 10000, 10, scan_one, &sc));
+	CHECK(sc.n == 0, "nothing from the end on");
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "10000");
+	uint64_t deleted;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK_RC(store_record_scan(f.s, gpid, 0, 10, scan_one, &sc), ERANGE);
+
+	struct store_mirror_state ms = {0}, in = {9000, 12, 77};
+	CHECK_RC(store_mirror_get(f.s, gpid, &ms), ENOENT);
+	CHECK_OK(store_mirror_set(f.s, &gpid, &in, 1));
+	fx_reopen(&f);
+	CHECK_OK(store_mirror_get(f.s, gpid, &ms));
+	CHECK(ms.next == 9000 && ms.lost == 12 && ms.kafka_offset == 77, "mirror state survives");
+	CHECK_OK(store_topic_delete(f.s, "sc"));
+	CHECK_RC(store_mirror_get(f.s, gpid, &ms), ENOENT);
+	fx_done(&f);
+}
+
 static void test_retention_by_time_deletes_old_batches(void)
 {
 	struct fx f;
@@ -1249,6 +1303,7 @@ static const struct test tests[] = {
 	T(retention_by_bytes_advances_start),
 	T(retention_by_time_deletes_old_batches),
 	T(events_announce_appends_retention_and_deletion),
+	T(scan_reads_records_in_order_across_batches),
 	T(second_open_is_refused),
 	T(open_creates_missing_dirs),
 	T(map_grows_by_itself),
