@@ -7,19 +7,21 @@ BUILD   ?= build
 prefix  ?= /usr/local
 mandir  ?= $(prefix)/share/man
 DESTDIR ?=
-PKGS    := fuse3 lmdb
+PKGS    := fuse3 lmdb rdkafka
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP -Istore $(PKG_CFLAGS)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP -Istore -Imirror $(PKG_CFLAGS)
 LDFLAGS += $(SAN)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
 STORE_SRC := $(wildcard store/*.c)
 FS_SRC    := $(wildcard fs/*.c)
+MIRROR_SRC := $(wildcard mirror/*.c)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+MIRROR_OBJ := $(MIRROR_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 # Where `make run` mounts, and the data directory it keeps in the checkout.
@@ -32,7 +34,7 @@ MNT  ?= /mnt/topics
 # The sanitizer build of the daemon, which the suite also runs against.
 ASAN_BUILD := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-all: $(BUILD)/topicfs $(BUILD)/mount.topicfs
+all: $(BUILD)/topicfs $(BUILD)/mount.topicfs $(BUILD)/kafka_mock
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,8 +43,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libstore.a: $(STORE_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libstore.a
+$(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libmirror.a $(BUILD)/libstore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libmirror.a: $(MIRROR_OBJ)
+	$(AR) rcs $@ $^
+
+# The tests' Kafka cluster: librdkafka's mock, driven over stdin.
+$(BUILD)/kafka_mock: tests/kafka_mock.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/mount.topicfs: mount-helper/mount.topicfs
 	@mkdir -p $(BUILD)
@@ -151,4 +161,4 @@ $(BUILD)/noopfs: bench/noopfs.c $(BUILD)/fs/loop.o $(BUILD)/fs/logging.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ifs -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
--include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(MIRROR_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

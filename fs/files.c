@@ -14,6 +14,7 @@
 #include "logging.h"
 #include "logpoll.h"
 #include "logview.h"
+#include "mirrored.h"
 #include "produce.h"
 #include "record_cache.h"
 #include "tfs.h"
@@ -25,7 +26,8 @@ static int is_write_only(enum tfs_kind k)
 
 static int is_read_only(enum tfs_kind k)
 {
-	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET;
+	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET ||
+	       k == TFS_MIRRORED;
 }
 
 static const char *kind_name(enum tfs_kind k)
@@ -36,6 +38,7 @@ static const char *kind_name(enum tfs_kind k)
 	case TFS_LOG: return "log";
 	case TFS_START: return "start";
 	case TFS_END: return "end";
+	case TFS_MIRRORED: return "mirrored";
 	case TFS_OFFSET: return "offset-<n>";
 	case TFS_CONFIG: return "config";
 	default: return "directory";
@@ -296,6 +299,8 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 			*len = store_config_format(&t.config, n->sub, text, cap);
 		return err;
 	}
+	if (n->kind == TFS_MIRRORED)
+		return tfs_mirrored_text(n->id, text, cap, len);
 	if ((err = store_partition_get(tfs.store, n->id, &p)) == 0) {
 		int l = snprintf(text, cap, "%" PRIu64 "\n",
 				 n->kind == TFS_START ? p.start_offset : p.end_offset);
@@ -340,6 +345,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	case TFS_START:
 	case TFS_END:
+	case TFS_MIRRORED:
 	case TFS_CONFIG: {
 		struct open_file *f = file_of(fi);
 		size_t len = 0;

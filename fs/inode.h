@@ -17,6 +17,7 @@ enum tfs_kind {
 	TFS_START,      /* partition-<N>/start */
 	TFS_END,        /* partition-<N>/end */
 	TFS_OFFSET,     /* partition-<N>/offset-<n> */
+	TFS_MIRRORED,   /* partition-<N>/mirrored (with -o mirror=) */
 	TFS_KIND_COUNT
 };
 

@@ -13,6 +13,7 @@
 #include "logging.h"
 #include "logpoll.h"
 #include "loop.h"
+#include "mirrored.h"
 #include "options.h"
 #include "tfs.h"
 
@@ -181,6 +182,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
 		goto out_signals;
 	}
+	if ((err = tfs_mirror_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the Kafka mirror: %s\n", strerror(err));
+		goto out_unmount;
+	}
 	if ((err = tfs_housekeeping_start()) != 0) {
 		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
 		goto out_unmount;
@@ -200,6 +205,7 @@ int main(int argc, char *argv[])
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();
+	tfs_mirror_stop();
 	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);

@@ -38,6 +38,12 @@ struct tfs_options {
 	int64_t spin_us;              /* spin=: how long to poll for the next request */
 	int64_t map_size;             /* initial LMDB map size; 0 = the store's default */
 	struct store_config defaults; /* for new topics */
+	/* The Kafka mirror (fs/mirrored.c): -o mirror=HOST:PORT, mirror.topics=,
+	 * mirror.prefix=, mirror.host=, and librdkafka's as mirror.<name>=<value>
+	 * (name, value, ..., NULL). mirror NULL: no mirror. */
+	char *mirror, *mirror_topics, *mirror_prefix, *mirror_host;
+	char **mirror_props;
+	size_t mirror_nprops;
 };
 
 struct tfs {
