@@ -30,6 +30,13 @@ static int add_parts(struct mirror *m, struct mtopic *t, uint32_t count, int64_t
 		*p = (struct mpart){.gpid = sp.gpid, .index = sp.index, .t = t,
 				    .created_ms = created_ms, .kafka_offset = -1,
 				    .end = sp.end_offset};
+		/* Shown until the partition resumes (the cluster may be down). */
+		struct store_mirror_state saved;
+		if (store_mirror_get(m->s, sp.gpid, &saved) == 0) {
+			p->acked = p->next_send = saved.next;
+			p->lost = saved.lost;
+			p->kafka_offset = saved.kafka_offset;
+		}
 		if ((rc = mirror_index_part(m, p))) {
 			free(p);
 			return rc;

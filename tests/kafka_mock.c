@@ -5,6 +5,7 @@
  *   down N | up N     broker N (1..3) stops or starts answering
  *   all down | all up every broker
  *   topic NAME N      creates topic NAME with N partitions
+ *   rtt N MS          broker N answers MS milliseconds late (0: at once)
  *   quit              (or end of input) stops the cluster */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,10 @@ int main(void)
 				rc |= set_state(mc, i, strcmp(b, "up") == 0);
 		} else if (n == 2 && (!strcmp(a, "down") || !strcmp(a, "up"))) {
 			rc = set_state(mc, atoi(b), strcmp(a, "up") == 0);
+		} else if (n == 2 && strcmp(a, "rtt") == 0) {
+			int broker = 0, ms = -1;
+			if (sscanf(line, "%*s %d %d", &broker, &ms) == 2 && ms >= 0)
+				rc = rd_kafka_mock_broker_set_rtt(mc, broker, ms) ? -1 : 0;
 		} else if (n == 2 && strcmp(a, "topic") == 0) {
 			int parts = 0;
 			char name[256];

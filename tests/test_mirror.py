@@ -1,0 +1,221 @@
+"""Mirroring to Kafka (-o mirror=): every record, in order, exactly once, across
+kill -9, outages, several mounts; mismatches and retention shown, never hidden.
+Against librdkafka's mock cluster (tests/kafka_mock.c); kcat says what arrived."""
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import read_file, wait_for, write_file
+from mockkafka import Kafka, end, mirrored, wait_shipped
+
+# librdkafka reconnects after at most this long once a broker is back.
+FAST = "mirror.reconnect.backoff.max.ms=200,mirror.retry.backoff.ms=50"
+
+
+@pytest.fixture
+def kafka():
+    k = Kafka()
+    yield k
+    k.stop()
+
+
+def mirror_opts(kafka, extra=""):
+    o = f"mirror={kafka.broker},{FAST},retention.check.interval.ms=100"
+    return o + ("," + extra if extra else "")
+
+
+def local_records(m, topic, partition):
+    """(offset, key or '', value, timestamp ms) of every retained record."""
+    pdir = m.p(topic, f"partition-{partition}")
+    start, stop = int(read_file(os.path.join(pdir, "start"))), end(m, topic, partition)
+    out = []
+    for o in range(start, stop):
+        path = os.path.join(pdir, f"offset-{o}")
+        try:
+            key = os.getxattr(path, "user.topicfs.key").decode()
+        except OSError:
+            key = ""
+        ts = int(os.getxattr(path, "user.topicfs.timestamp"))
+        out.append((o, key, read_file(path), ts))
+    return out
+
+
+def offsets_once(records, host, partition):
+    """The source offsets of host's records in a Kafka partition, asserting each once."""
+    offs = [int(r["headers"]["offset"]) for r in records
+            if r["partition"] == partition and r["headers"]["host"] == host]
+    assert len(offs) == len(set(offs)), f"doubled offsets in partition {partition}"
+    return offs
+
+
+def test_every_record_arrives_in_order_with_partition_key_timestamp_and_headers(
+        mount_factory, kafka):
+    kafka.topic("orders", 3)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=web1,partitions=3"))
+    os.mkdir(m.p("orders"))
+    write_file(m.p("orders", "produce"), "".join(f"plain-{i}\n" for i in range(30)))
+    for user in ("alice", "bob", "carol", "dave"):
+        write_file(m.p("orders", "keys", user), f"{user} paid\n{user} shipped\n",
+                   os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    wait_shipped(m, "orders", 3)
+    got = kafka.records("orders")
+    for p in range(3):
+        want = local_records(m, "orders", p)
+        arrived = [r for r in got if r["partition"] == p]
+        assert [(int(r["headers"]["offset"]), r["key"], r["value"], r["timestamp"])
+                for r in arrived] == want
+        assert [r["offset"] for r in arrived] == list(range(len(want)))
+        for r in arrived:
+            assert r["headers"]["host"] == "web1"
+            assert r["headers"]["topic"] == "orders"
+            assert r["headers"]["partition"] == str(p)
+    assert len(got) == 38
+
+
+def test_only_matching_topics_ship_under_the_prefix(mount_factory, kafka):
+    kafka.topic("dc1.app-logs", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.topics=app-.*,mirror.prefix=dc1."))
+    os.mkdir(m.p("app-logs"))
+    os.mkdir(m.p("secrets"))
+    write_file(m.p("app-logs", "produce"), "started\nready\n")
+    write_file(m.p("secrets", "produce"), "hunter2\n")
+    wait_shipped(m, "app-logs", 1)
+    assert [r["value"] for r in kafka.records("dc1.app-logs")] == ["started", "ready"]
+    assert mirrored(m, "secrets", 0) == "-"  # not mirrored: nothing to ship
+    assert "secrets" not in kafka.topics()
+
+
+def test_bad_librdkafka_property_refuses_to_mount(tmp_path, kafka):
+    from conftest import TOPICFS
+    (tmp_path / "mnt").mkdir()
+    r = subprocess.run([TOPICFS, str(tmp_path / "d"), str(tmp_path / "mnt"), "-f", "-o",
+                        f"mirror={kafka.broker},mirror.no.such.property=1"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "no.such.property" in r.stderr
+
+
+def test_kill9_three_times_while_shipping_then_everything_exactly_once(mount_factory, kafka):
+    kafka.topic("clicks", 2)
+    # Slow deliveries in small batches: records are in flight when the daemon dies.
+    kafka.rtt(200)
+    m = mount_factory(mirror_opts(
+        kafka, "mirror.host=h,partitions=2,mirror.linger.ms=1,mirror.batch.num.messages=20"))
+    os.mkdir(m.p("clicks"))
+    n = 0
+    for round in range(3):
+        for _ in range(20):
+            write_file(m.p("clicks", "produce"), "".join(f"c{n + i}\n" for i in range(50)))
+            n += 50
+        # Some of this round is in Kafka, some in flight, some not sent yet.
+        wait_for(lambda: int(mirrored(m, "clicks", 0)) > 0, what="shipping to start")
+        assert int(mirrored(m, "clicks", 0)) < end(m, "clicks", 0), "still shipping"
+        m.kill9()
+        m.start()
+    kafka.rtt(0)
+    wait_shipped(m, "clicks", 2)
+    got = kafka.records("clicks")
+    for p in range(2):
+        assert offsets_once(got, "h", p) == list(range(end(m, "clicks", p)))
+    assert sorted(r["value"] for r in got) == sorted(f"c{i}" for i in range(n))
+    # Kafka had records whose delivery reports died with the daemon: not sent again.
+    assert "Kafka already has up to offset" in m.log()
+
+
+def test_all_brokers_down_holds_shipping_back_and_loses_nothing(mount_factory, kafka):
+    kafka.topic("audit", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("audit"))
+    write_file(m.p("audit", "produce"), "".join(f"before-{i}\n" for i in range(100)))
+    wait_shipped(m, "audit", 1)
+    kafka.all_down()
+    write_file(m.p("audit", "produce"), "".join(f"during-{i}\n" for i in range(100)))
+    time.sleep(3)
+    assert mirrored(m, "audit", 0) == "100", "nothing is confirmed while the cluster is down"
+    # A restart during the outage: the new daemon waits for the cluster too.
+    m.kill9()
+    m.start()
+    write_file(m.p("audit", "produce"), "".join(f"after-{i}\n" for i in range(100)))
+    time.sleep(1)
+    assert mirrored(m, "audit", 0) == "100"
+    kafka.all_up()
+    wait_shipped(m, "audit", 1, timeout=30)
+    got = kafka.records("audit")
+    assert offsets_once(got, "h", 0) == list(range(300))
+    assert [r["value"] for r in got] == ([f"before-{i}" for i in range(100)] +
+                                         [f"during-{i}" for i in range(100)] +
+                                         [f"after-{i}" for i in range(100)])
+
+
+def test_two_mounts_ship_one_topic_each_exactly_once(mount_factory, kafka):
+    kafka.topic("logs", 2)
+    a = mount_factory(mirror_opts(kafka, "mirror.host=web-a,partitions=2"))
+    b = mount_factory(mirror_opts(kafka, "mirror.host=web-b,partitions=2"))
+    for m, name in ((a, "a"), (b, "b")):
+        os.mkdir(m.p("logs"))
+        write_file(m.p("logs", "produce"), "".join(f"{name}{i}\n" for i in range(40)))
+    wait_shipped(a, "logs", 2)
+    wait_shipped(b, "logs", 2)
+    b.kill9()  # b resumes from Kafka's tail, where a's records are mixed in
+    b.start()
+    write_file(b.p("logs", "produce"), "".join(f"b-again{i}\n" for i in range(10)))
+    wait_shipped(b, "logs", 2)
+    got = kafka.records("logs")
+    for m, host in ((a, "web-a"), (b, "web-b")):
+        for p in range(2):
+            assert offsets_once(got, host, p) == list(range(end(m, "logs", p)))
+    assert len(got) == 90
+
+
+def test_partition_count_mismatch_stops_that_topic_and_others_go_on(mount_factory, kafka):
+    kafka.topic("metrics", 3)
+    kafka.topic("events", 2)
+    m = mount_factory(mirror_opts(kafka, "partitions=2"))
+    os.mkdir(m.p("metrics"))
+    os.mkdir(m.p("events"))
+    write_file(m.p("metrics", "produce"), "cpu 1\ncpu 2\n")
+    write_file(m.p("events", "produce"), "login\nlogout\n")
+    wait_shipped(m, "events", 2)
+    path = m.p("metrics", "partition-0", "mirrored")
+    wait_for(lambda: "user.topicfs.mirror.error" in os.listxattr(path), what="the error")
+    error = os.getxattr(path, "user.topicfs.mirror.error").decode()
+    assert "3 partitions" in error and "2" in error
+    assert mirrored(m, "metrics", 0) == "0"
+    assert kafka.records("metrics") == []
+    assert "topic 'metrics': Kafka topic 'metrics' has 3 partitions" in m.log()
+
+
+def test_records_retention_removes_before_shipping_are_counted_lost(mount_factory, kafka):
+    kafka.topic("burst", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("burst"))
+    write_file(m.p("burst", "config", "retention.bytes"), "300\n")
+    kafka.all_down()
+    write_file(m.p("burst", "produce"), "".join(f"r{i:04d}\n" for i in range(200)))  # 6 B each
+    wait_for(lambda: int(read_file(m.p("burst", "partition-0", "start"))) > 0,
+             what="retention")
+    start = int(read_file(m.p("burst", "partition-0", "start")))
+    kafka.all_up()
+    wait_shipped(m, "burst", 1, timeout=30)
+    path = m.p("burst", "partition-0", "mirrored")
+    lost = int(os.getxattr(path, "user.topicfs.mirror.lost"))
+    got = kafka.records("burst")
+    assert lost == start > 0
+    assert offsets_once(got, "h", 0) == list(range(start, 200))
+    assert "retention deleted offsets 0.." in m.log() and "lost to the mirror" in m.log()
+
+
+def test_topicfs_stat_shows_shipped_lag_and_lost(mount_factory, kafka):
+    kafka.topic("t", 1)
+    m = mount_factory(mirror_opts(kafka))
+    os.mkdir(m.p("t"))
+    write_file(m.p("t", "produce"), "a\nb\nc\n")
+    wait_shipped(m, "t", 1)
+    stat = os.path.join(os.path.dirname(__file__), "..", "tools", "topicfs-stat")
+    r = subprocess.run([stat, m.path], capture_output=True, text=True, check=True)
+    head, row = r.stdout.splitlines()[:2]
+    cols = dict(zip(head.split(), row.split()))
+    assert cols["SHIPPED"] == "3" and cols["LAG"] == "0" and cols["LOST"] == "0"
