@@ -356,7 +356,7 @@ int mirror_start(struct mirror **out, struct store *s, const struct mirror_optio
 	int rc = 0;
 	if (o->topics) {
 		char why[256];
-		if ((rc = regcomp(&m->re, o->topics, REG_EXTENDED | REG_NOSUB)) != 0) {
+		if ((rc = regcomp(&m->re, o->topics, REG_EXTENDED)) != 0) {
 			regerror(rc, &m->re, why, sizeof why);
 			LOG(m, LOG_ERR, "mirror: mirror.topics '%s' is not a regular expression: %s",
 			    o->topics, why);

@@ -9,9 +9,13 @@
 #include "kafka.h"
 #include "mirror_int.h"
 
+/* The whole name must match, as Kafka's topics.regex: POSIX finds the
+ * leftmost-longest match, which spans the name if any match does. */
 static int is_mirrored(struct mirror *m, const char *name)
 {
-	return !m->has_re || regexec(&m->re, name, 0, NULL, 0) == 0;
+	regmatch_t at;
+	return !m->has_re || (regexec(&m->re, name, 1, &at, 0) == 0 && at.rm_so == 0 &&
+			      (size_t)at.rm_eo == strlen(name));
 }
 
 /* Adds partitions [t->nparts, count) of t; m->lock held. */

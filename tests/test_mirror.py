@@ -80,12 +80,15 @@ def test_only_matching_topics_ship_under_the_prefix(mount_factory, kafka):
     m = mount_factory(mirror_opts(kafka, "mirror.topics=app-.*,mirror.prefix=dc1."))
     os.mkdir(m.p("app-logs"))
     os.mkdir(m.p("secrets"))
+    os.mkdir(m.p("old-app-logs"))  # the whole name must match
+    write_file(m.p("old-app-logs", "produce"), "x\n")
     write_file(m.p("app-logs", "produce"), "started\nready\n")
     write_file(m.p("secrets", "produce"), "hunter2\n")
     wait_shipped(m, "app-logs", 1)
     assert [r["value"] for r in kafka.records("dc1.app-logs")] == ["started", "ready"]
     assert mirrored(m, "secrets", 0) == "-"  # not mirrored: nothing to ship
     assert "secrets" not in kafka.topics()
+    assert mirrored(m, "old-app-logs", 0) == "-"
 
 
 def test_bad_librdkafka_property_refuses_to_mount(tmp_path, kafka):
