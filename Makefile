@@ -73,7 +73,7 @@ unit: $(BUILD)/store_test
 pytest: all
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
 
-asan-pytest:
+asan-pytest: $(BUILD)/kafka_mock
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_FLAGS)" $(ASAN_BUILD)/topicfs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TOPICFS_BIN=$(abspath $(ASAN_BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
@@ -150,10 +150,21 @@ stress: all
 
 # Benchmarks against a plain file and Redis Streams; writes bench/RESULTS.md (~4 min;
 # BENCH_QUICK=1 for a 10x smaller smoke run). Never part of `make test`.
-.PHONY: bench
+.PHONY: bench bench-mirror
 bench: all $(BUILD)/noopfs
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) NOOPFS_BIN=$(abspath $(BUILD)/noopfs) \
 		/usr/bin/python3 bench/bench.py
+	$(MAKE) bench-mirror
+
+# The Kafka mirror's shipping rate next to a bare librdkafka producer, on the
+# mock cluster; writes bench/MIRROR.md (~1 min).
+bench-mirror: all $(BUILD)/kafka_bare
+	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) KAFKA_MOCK_BIN=$(abspath $(BUILD)/kafka_mock) \
+		KAFKA_BARE_BIN=$(abspath $(BUILD)/kafka_bare) /usr/bin/python3 bench/mirror.py
+
+$(BUILD)/kafka_bare: bench/kafka_bare.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 # The benchmark's floor: a FUSE filesystem that does nothing, on libfuse's
 # request loop or on topicfs's.

@@ -35,6 +35,14 @@ int64_t mirror_mono_ms(void)
 
 /* --- lookup (lock held) --- */
 
+int mirror_is_stopping(struct mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	int stopping = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stopping;
+}
+
 struct mpart *mirror_part(struct mirror *m, uint32_t gpid)
 {
 	size_t lo = 0, hi = m->nparts;
@@ -195,7 +203,11 @@ static int make_conf(struct mirror *m, rd_kafka_conf_t **out, int producer)
 		    (rc = set_prop(m, c, "message.timeout.ms", "0")) ||
 		    /* The mirror creates topics itself, with the local count. */
 		    (rc = set_prop(m, c, "allow.auto.create.topics", "false")) ||
-		    (rc = set_prop(m, c, "linger.ms", "20")))
+		    (rc = set_prop(m, c, "linger.ms", "20")) ||
+		    /* The records wait in the store, not in the producer: a short
+		     * queue keeps the daemon small (100,000 100-byte records with
+		     * their headers are ~60 MiB) at no cost in speed. */
+		    (rc = set_prop(m, c, "queue.buffering.max.messages", "20000")))
 			goto out;
 	} else if (!rc) {
 		if ((rc = set_prop(m, c, "group.id", "topicfs-mirror")) ||

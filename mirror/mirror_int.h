@@ -76,6 +76,8 @@ struct mirror {
 /* --- mirror.c --- */
 
 int64_t mirror_mono_ms(void);
+/* Whether mirror_stop is waiting for the thread (then it skips slow steps). */
+int mirror_is_stopping(struct mirror *m);
 /* Lookups, m->lock held. */
 struct mpart *mirror_part(struct mirror *m, uint32_t gpid);
 struct mtopic *mirror_topic(struct mirror *m, uint32_t id);

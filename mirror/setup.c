@@ -175,6 +175,10 @@ static void setup_one(struct mirror *m, struct mtopic *t, int64_t now)
 	}
 	for (uint32_t i = 0; rc == 0 && i < t->nparts; i++) {
 		struct mpart *p = t->parts[i];
+		if (mirror_is_stopping(m)) {
+			rc = EAGAIN;
+			break;
+		}
 		if (!p->ready && p->inflight == 0)
 			rc = resume(m, t, p, err, sizeof err);
 		else if (!p->ready)
@@ -213,6 +217,8 @@ int64_t mirror_setup(struct mirror *m)
 		pthread_mutex_unlock(&m->lock);
 		if (state != T_SETUP && state != T_STOPPED)
 			continue;
+		if (mirror_is_stopping(m))
+			break;
 		if (t->retry_at <= now)
 			setup_one(m, t, now);
 		if (t->state == T_SETUP || t->state == T_STOPPED)
