@@ -64,6 +64,14 @@ struct mtopic *mirror_topic(struct mirror *m, uint32_t id)
 	return NULL;
 }
 
+struct mtopic *mirror_topic_shipping_to(struct mirror *m, const char *dest)
+{
+	for (size_t i = 0; i < m->ntopics; i++)
+		if (m->topics[i]->state != T_GONE && strcmp(m->topics[i]->dest, dest) == 0)
+			return m->topics[i];
+	return NULL;
+}
+
 int mirror_index_part(struct mirror *m, struct mpart *p)
 {
 	if (m->nparts == m->cap_parts) {
@@ -152,6 +160,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *arg
 	(void)rk;
 	struct mirror *m = arg;
 	struct mtopic *t = rd_kafka_topic_opaque(msg->rkt);
+	/* librdkafka keeps one topic object per name, with the opaque it was
+	 * first made with: a topic deleted and made again under that name ships
+	 * through the old object (only once the old one's reports are all in,
+	 * see setup.c), so the report is the new topic's. */
+	if (t && t->state == T_GONE)
+		t = mirror_topic_shipping_to(m, t->dest);
 	if (!t || msg->partition < 0 || (uint32_t)msg->partition >= t->nparts)
 		return;
 	struct mpart *p = t->parts[msg->partition];

@@ -81,6 +81,8 @@ int mirror_is_stopping(struct mirror *m);
 /* Lookups, m->lock held. */
 struct mpart *mirror_part(struct mirror *m, uint32_t gpid);
 struct mtopic *mirror_topic(struct mirror *m, uint32_t id);
+/* The topic not deleted that ships to Kafka topic dest; mirror thread only. */
+struct mtopic *mirror_topic_shipping_to(struct mirror *m, const char *dest);
 /* Adds p to the gpid index; m->lock held. ENOMEM. */
 int mirror_index_part(struct mirror *m, struct mpart *p);
 /* After a fatal producer error: a new producer, every partition resumes. */

@@ -143,11 +143,29 @@ static int resume(struct mirror *m, struct mtopic *t, struct mpart *p, char *err
 	return 0;
 }
 
+/* Whether a deleted topic that shipped to dest still waits for reports. */
+static int has_gone_inflight(struct mirror *m, const char *dest)
+{
+	for (size_t i = 0; i < m->ntopics; i++) {
+		struct mtopic *g = m->topics[i];
+		if (g->state != T_GONE || strcmp(g->dest, dest) != 0)
+			continue;
+		for (uint32_t j = 0; j < g->nparts; j++)
+			if (g->parts[j]->inflight)
+				return 1;
+	}
+	return 0;
+}
+
 /* One attempt at topic t; m->lock not held. */
 static void setup_one(struct mirror *m, struct mtopic *t, int64_t now)
 {
 	char err[256] = "";
 	int count = 0, rc = 0;
+	if (has_gone_inflight(m, t->dest)) {
+		t->retry_at = now + 100; /* the reports of the old records come first */
+		return;
+	}
 	if (!t->rkt) {
 		/* First, so that the delivery reports find t as its opaque. */
 		rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();

@@ -222,3 +222,39 @@ def test_topicfs_stat_shows_shipped_lag_and_lost(mount_factory, kafka):
     head, row = r.stdout.splitlines()[:2]
     cols = dict(zip(head.split(), row.split()))
     assert cols["SHIPPED"] == "3" and cols["LAG"] == "0" and cols["LOST"] == "0"
+
+
+def test_a_topic_made_again_under_its_old_name_ships_its_new_records(mount_factory, kafka):
+    # Kafka still has the old topic's records with the same host, topic,
+    # partition and offsets: they must not make the mirror skip the new ones.
+    kafka.topic("jobs", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("jobs"))
+    write_file(m.p("jobs", "produce"), "old-0\nold-1\nold-2\n")
+    wait_shipped(m, "jobs", 1)
+    os.rmdir(m.p("jobs"))
+    time.sleep(0.01)  # the new topic's records are younger than the old ones
+    os.mkdir(m.p("jobs"))
+    write_file(m.p("jobs", "produce"), "new-0\nnew-1\n")
+    wait_shipped(m, "jobs", 1)
+    m.kill9()  # and the resume after a restart does not skip them either
+    m.start()
+    write_file(m.p("jobs", "produce"), "new-2\n")
+    wait_shipped(m, "jobs", 1)
+    assert [r["value"] for r in kafka.records("jobs")] == [
+        "old-0", "old-1", "old-2", "new-0", "new-1", "new-2"]
+
+
+def test_unmount_while_the_cluster_is_down_is_prompt_and_loses_nothing(mount_factory, kafka):
+    kafka.topic("q", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("q"))
+    kafka.all_down()
+    write_file(m.p("q", "produce"), "".join(f"q{i}\n" for i in range(50)))
+    t0 = time.monotonic()
+    m.stop()
+    assert time.monotonic() - t0 < 10
+    m.start()
+    kafka.all_up()
+    wait_shipped(m, "q", 1, timeout=30)
+    assert [r["value"] for r in kafka.records("q")] == [f"q{i}" for i in range(50)]
