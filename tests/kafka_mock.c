@@ -6,6 +6,9 @@
  *   all down | all up every broker
  *   topic NAME N      creates topic NAME with N partitions
  *   rtt N MS          broker N answers MS milliseconds late (0: at once)
+ *   errors API E...   the next requests of Kafka API key API fail with the
+ *                     error codes E, one each (e.g. "errors 0 6 6": two
+ *                     Produce requests answered NOT_LEADER_FOR_PARTITION)
  *   quit              (or end of input) stops the cluster */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +64,23 @@ int main(void)
 			int broker = 0, ms = -1;
 			if (sscanf(line, "%*s %d %d", &broker, &ms) == 2 && ms >= 0)
 				rc = rd_kafka_mock_broker_set_rtt(mc, broker, ms) ? -1 : 0;
+		} else if (n == 2 && strcmp(a, "errors") == 0) {
+			rd_kafka_resp_err_t errs[64];
+			size_t cnt = 0;
+			int api = atoi(b), used = 0;
+			char *p = line;
+			/* Skip the command and the API key, then read the codes. */
+			for (int skip = 0; skip < 2 && sscanf(p, "%*s%n", &used) >= 0; skip++)
+				p += used;
+			int code;
+			while (cnt < 64 && sscanf(p, "%d%n", &code, &used) == 1) {
+				errs[cnt++] = (rd_kafka_resp_err_t)code;
+				p += used;
+			}
+			if (cnt) {
+				rd_kafka_mock_push_request_errors_array(mc, (int16_t)api, cnt, errs);
+				rc = 0;
+			}
 		} else if (n == 2 && strcmp(a, "topic") == 0) {
 			int parts = 0;
 			char name[256];

@@ -36,6 +36,10 @@ class Kafka:
     def all_up(self):
         self.cmd("all up")
 
+    def fail_produce(self, *codes):
+        """The next Produce requests get these Kafka error codes, one each."""
+        self.cmd("errors 0 " + " ".join(str(c) for c in codes))
+
     def rtt(self, ms):
         for b in (1, 2, 3):
             self.cmd(f"rtt {b} {ms}")

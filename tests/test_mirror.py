@@ -258,3 +258,20 @@ def test_unmount_while_the_cluster_is_down_is_prompt_and_loses_nothing(mount_fac
     kafka.all_up()
     wait_shipped(m, "q", 1, timeout=30)
     assert [r["value"] for r in kafka.records("q")] == [f"q{i}" for i in range(50)]
+
+
+def test_broker_errors_retried_or_fatal_still_ship_each_record_once(mount_factory, kafka):
+    kafka.topic("pay", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("pay"))
+    write_file(m.p("pay", "produce"), "p0\n")
+    wait_shipped(m, "pay", 1)
+    kafka.fail_produce(6, 7, 6)  # NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT: retried
+    write_file(m.p("pay", "produce"), "p1\np2\n")
+    wait_shipped(m, "pay", 1)
+    kafka.fail_produce(47, 47)  # INVALID_PRODUCER_EPOCH: fatal to the producer
+    for i in range(3, 8):
+        write_file(m.p("pay", "produce"), f"p{i}\n")
+    wait_shipped(m, "pay", 1)
+    assert [r["value"] for r in kafka.records("pay")] == [f"p{i}" for i in range(8)]
+    assert "the producer stopped" in m.log() and "starting a new one" in m.log()

@@ -941,6 +941,12 @@ static void test_scan_reads_records_in_order_across_batches(void)
 	sc = (struct scanned){0};
 	CHECK_OK(store_record_scan(f.s, gpid, 10000, 10, scan_one, &sc));
 	CHECK(sc.n == 0, "nothing from the end on");
+	for (int i = 0; i < 5; i++)
+		append_n(&f, id, 10000 + i, 1); /* small batches: read through the map */
+	sc = (struct scanned){0};
+	CHECK_OK(store_record_scan(f.s, gpid, 9998, 100, scan_one, &sc));
+	CHECK(sc.n == 7 && sc.first == 9998 && sc.next == 10005 && !sc.bad,
+	      "from a big batch into small ones");
 	configure(&f, id, STORE_CFG_RETENTION_BYTES, "10000");
 	uint64_t deleted;
 	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
