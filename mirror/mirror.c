@@ -204,6 +204,19 @@ static int set_prop(struct mirror *m, rd_kafka_conf_t *c, const char *name, cons
 	return 0;
 }
 
+/* What exactly once stands on: the user may not change these. */
+static const char *const fixed_props[] = {
+	"enable.idempotence", "enable.gapless.guarantee", "message.timeout.ms",
+	"delivery.timeout.ms", "allow.auto.create.topics", "transactional.id", NULL};
+
+static int is_fixed(const char *name)
+{
+	for (const char *const *f = fixed_props; *f; f++)
+		if (strcmp(*f, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Our defaults, then the user's mirror.<property>=<value> over them. */
 static int make_conf(struct mirror *m, rd_kafka_conf_t **out, int producer)
 {
@@ -231,6 +244,15 @@ static int make_conf(struct mirror *m, rd_kafka_conf_t **out, int producer)
 	}
 	for (const char *const *p = m->o.props; !rc && p && p[0] && p[1]; p += 2) {
 		char es[256];
+		if (is_fixed(p[0])) {
+			if (producer)
+				LOG(m, LOG_ERR,
+				    "mirror: mirror.%s cannot be set: exactly once needs the mirror's "
+				    "own value",
+				    p[0]);
+			rc = EINVAL;
+			break;
+		}
 		/* A producer-only property set on the reader is no error. */
 		if (rd_kafka_conf_set(c, p[0], p[1], es, sizeof es) != RD_KAFKA_CONF_OK && producer) {
 			LOG(m, LOG_ERR, "mirror: librdkafka property %s=%s: %s", p[0], p[1], es);

@@ -46,6 +46,7 @@ struct mtopic {
 	rd_kafka_topic_t *rkt;    /* thread */
 	char error[256];          /* m->lock */
 	int gone;                 /* m->lock: the store deleted it */
+	int waiting;              /* thread: "waits for Kafka" was logged */
 };
 
 struct mirror {

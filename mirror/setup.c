@@ -216,11 +216,16 @@ static void setup_one(struct mirror *m, struct mtopic *t, int64_t now)
 		t->retry_at = now + RETRY_MS;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (rc == 0)
-		LOG(m, was_stopped ? LOG_NOTICE : LOG_DEBUG, "mirror: topic '%s' ships to '%s'",
-		    t->name, t->dest);
-	else if (rc != EAGAIN)
+	/* Said once when it starts waiting and once when it ships again: an
+	 * outage of hours would otherwise log every RETRY_MS. */
+	if (rc == 0) {
+		LOG(m, was_stopped || t->waiting ? LOG_NOTICE : LOG_DEBUG,
+		    "mirror: topic '%s' ships to '%s'", t->name, t->dest);
+		t->waiting = 0;
+	} else if (rc != EAGAIN && !t->waiting) {
 		LOG(m, LOG_WARNING, "mirror: topic '%s' waits for Kafka: %s", t->name, err);
+		t->waiting = 1;
+	}
 }
 
 int64_t mirror_setup(struct mirror *m)

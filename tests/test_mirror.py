@@ -99,6 +99,11 @@ def test_bad_librdkafka_property_refuses_to_mount(tmp_path, kafka):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
     assert "no.such.property" in r.stderr
+    r = subprocess.run([TOPICFS, str(tmp_path / "d"), str(tmp_path / "mnt"), "-f", "-o",
+                        f"mirror={kafka.broker},mirror.message.timeout.ms=300000"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "mirror.message.timeout.ms cannot be set" in r.stderr
 
 
 def test_kill9_three_times_while_shipping_then_everything_exactly_once(mount_factory, kafka):
