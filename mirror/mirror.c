@@ -311,7 +311,9 @@ static int clients_new(struct mirror *m)
 void mirror_producer_reset(struct mirror *m)
 {
 	rd_kafka_purge(m->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	while (rd_kafka_outq_len(m->rk) > 0)
+	/* The purged records' reports (failed) come back: inflight drops to 0. */
+	int64_t deadline = mirror_mono_ms() + 10000;
+	while (rd_kafka_outq_len(m->rk) > 0 && mirror_mono_ms() < deadline)
 		rd_kafka_poll(m->rk, 100);
 	rd_kafka_poll(m->rk, 0);
 	pthread_mutex_lock(&m->lock);
@@ -323,9 +325,13 @@ void mirror_producer_reset(struct mirror *m)
 		if (t->state == T_READY)
 			t->state = T_SETUP;
 		t->retry_at = 0;
-		for (uint32_t j = 0; j < t->nparts; j++)
-			t->parts[j]->ready = t->parts[j]->resync = 0;
+		for (uint32_t j = 0; j < t->nparts; j++) {
+			struct mpart *p = t->parts[j];
+			p->ready = p->resync = 0;
+			p->inflight = 0; /* what the old producer held is gone with it */
+		}
 	}
+	m->fatal = 0; /* the old producer's last words */
 	pthread_mutex_unlock(&m->lock);
 	rd_kafka_queue_t *q = rd_kafka_queue_get_main(m->rk);
 	rd_kafka_queue_cb_event_enable(q, NULL, NULL);
@@ -348,9 +354,8 @@ static void *run(void *arg)
 		m->rescan = m->work = m->fatal = 0;
 		pthread_mutex_unlock(&m->lock);
 
-		if (fatal) {
-			char es[256];
-			rd_kafka_fatal_error(m->rk, es, sizeof es);
+		char es[256];
+		if (fatal && rd_kafka_fatal_error(m->rk, es, sizeof es)) {
 			LOG(m, LOG_ERR, "mirror: the producer stopped (%s); starting a new one", es);
 			mirror_producer_reset(m);
 		}
