@@ -22,8 +22,10 @@ def kafka():
     k.stop()
 
 
-def mirror_opts(kafka, extra=""):
-    o = f"mirror={kafka.broker},{FAST},retention.check.interval.ms=100"
+def mirror_opts(kafka, extra="", all_brokers=False):
+    # Several bootstrap brokers: commas inside an -o value are escaped.
+    brokers = kafka.bootstrap.replace(",", "\\,") if all_brokers else kafka.broker
+    o = f"mirror={brokers},{FAST},retention.check.interval.ms=100"
     return o + ("," + extra if extra else "")
 
 
@@ -135,7 +137,7 @@ def test_kill9_three_times_while_shipping_then_everything_exactly_once(mount_fac
 
 def test_all_brokers_down_holds_shipping_back_and_loses_nothing(mount_factory, kafka):
     kafka.topic("audit", 1)
-    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h", all_brokers=True))
     os.mkdir(m.p("audit"))
     write_file(m.p("audit", "produce"), "".join(f"before-{i}\n" for i in range(100)))
     wait_shipped(m, "audit", 1)
