@@ -45,6 +45,11 @@ def local_records(m, topic, partition):
     return out
 
 
+def topicfs_stat(m):
+    stat = os.path.join(os.path.dirname(__file__), "..", "tools", "topicfs-stat")
+    return subprocess.run([stat, m.path], capture_output=True, text=True, check=True).stdout
+
+
 def offsets_once(records, host, partition):
     """The source offsets of host's records in a Kafka partition, asserting each once."""
     offs = [int(r["headers"]["offset"]) for r in records
@@ -196,6 +201,9 @@ def test_partition_count_mismatch_stops_that_topic_and_others_go_on(mount_factor
     assert mirrored(m, "metrics", 0) == "0"
     assert kafka.records("metrics") == []
     assert "topic 'metrics': Kafka topic 'metrics' has 3 partitions" in m.log()
+    out = topicfs_stat(m)
+    assert "topic metrics: not mirrored: Kafka topic 'metrics' has 3 partitions" in out
+    assert "topic events" not in out
 
 
 def test_records_retention_removes_before_shipping_are_counted_lost(mount_factory, kafka):
@@ -216,6 +224,9 @@ def test_records_retention_removes_before_shipping_are_counted_lost(mount_factor
     assert lost == start > 0
     assert offsets_once(got, "h", 0) == list(range(start, 200))
     assert "retention deleted offsets 0.." in m.log() and "lost to the mirror" in m.log()
+    head, row = topicfs_stat(m).splitlines()[:2]
+    cols = dict(zip(head.split(), row.split()))
+    assert (cols["SHIPPED"], cols["LAG"], cols["LOST"]) == (str(200 - start), "0", str(start))
 
 
 def test_topicfs_stat_shows_shipped_lag_and_lost(mount_factory, kafka):
@@ -224,9 +235,7 @@ def test_topicfs_stat_shows_shipped_lag_and_lost(mount_factory, kafka):
     os.mkdir(m.p("t"))
     write_file(m.p("t", "produce"), "a\nb\nc\n")
     wait_shipped(m, "t", 1)
-    stat = os.path.join(os.path.dirname(__file__), "..", "tools", "topicfs-stat")
-    r = subprocess.run([stat, m.path], capture_output=True, text=True, check=True)
-    head, row = r.stdout.splitlines()[:2]
+    head, row = topicfs_stat(m).splitlines()[:2]
     cols = dict(zip(head.split(), row.split()))
     assert cols["SHIPPED"] == "3" and cols["LAG"] == "0" and cols["LOST"] == "0"
 
