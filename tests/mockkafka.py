@@ -30,6 +30,12 @@ class Kafka:
     def topic(self, name, partitions):
         self.cmd(f"topic {name} {partitions}")
 
+    def down(self, broker):
+        self.cmd(f"down {broker}")
+
+    def up(self, broker):
+        self.cmd(f"up {broker}")
+
     def all_down(self):
         self.cmd("all down")
 
@@ -50,6 +56,14 @@ class Kafka:
                            text=True, timeout=30)
         assert r.returncode == 0, r.stderr
         return [t["topic"] for t in json.loads(r.stdout)["topics"]]
+
+    def leaders(self, topic):
+        """The leader broker id of each partition of topic, by partition."""
+        r = subprocess.run(["kcat", "-b", self.bootstrap, "-L", "-J", "-t", topic],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        parts = json.loads(r.stdout)["topics"][0]["partitions"]
+        return {p["partition"]: p["leader"] for p in parts}
 
     def records(self, topic):
         """Every record of the topic: dicts of partition, offset, key, value,

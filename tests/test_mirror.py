@@ -291,3 +291,27 @@ def test_broker_errors_retried_or_fatal_still_ship_each_record_once(mount_factor
     wait_shipped(m, "pay", 1)
     assert [r["value"] for r in kafka.records("pay")] == [f"p{i}" for i in range(8)]
     assert "the producer stopped" in m.log() and "starting a new one" in m.log()
+
+
+def test_one_broker_down_holds_back_only_the_partitions_it_leads(mount_factory, kafka):
+    kafka.topic("web", 3)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h,partitions=3", all_brokers=True))
+    os.mkdir(m.p("web"))
+    write_file(m.p("web", "produce"), "".join(f"w{i}\n" for i in range(30)))
+    wait_shipped(m, "web", 3)
+    leaders = kafka.leaders("web")
+    broker = leaders[0]  # the mock picks leaders at random: take partition 0's
+    led = sorted(p for p, b in leaders.items() if b == broker)
+    kafka.down(broker)
+    write_file(m.p("web", "produce"), "".join(f"x{i}\n" for i in range(30)))
+    others = [p for p in range(3) if p not in led]
+    wait_for(lambda: all(mirrored(m, "web", p) == str(end(m, "web", p)) for p in others),
+             what="partitions on live brokers to ship")
+    time.sleep(2)
+    behind = [p for p in range(3) if mirrored(m, "web", p) != str(end(m, "web", p))]
+    assert behind == led, "only the partitions the down broker leads wait"
+    kafka.up(broker)
+    wait_shipped(m, "web", 3, timeout=30)
+    got = kafka.records("web")
+    for p in range(3):
+        assert offsets_once(got, "h", p) == list(range(end(m, "web", p)))
