@@ -75,12 +75,12 @@ int main(int argc, char **argv)
 			RD_KAFKA_V_END) : rd_kafka_producev(
 			rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, sizeof value),
-			RD_KAFKA_V_TIMESTAMP(1700000000000), RD_KAFKA_V_HEADER("host", "bench", -1),
+			RD_KAFKA_V_TIMESTAMP(0), RD_KAFKA_V_HEADER("host", "bench", -1),
 			RD_KAFKA_V_HEADER("topic", topic, -1), RD_KAFKA_V_HEADER("partition", part, -1),
 			RD_KAFKA_V_HEADER("offset", off, -1), RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			/* Returns as soon as reports free the queue. */
-			rd_kafka_poll(rk, 1);
+			rd_kafka_poll(rk, 100);
 			continue;
 		}
 		if (e) {
