@@ -239,6 +239,8 @@ static int make_conf(struct mirror *m, rd_kafka_conf_t **out, int producer)
 	} else if (!rc) {
 		if ((rc = set_prop(m, c, "group.id", "topicfs-mirror")) ||
 		    (rc = set_prop(m, c, "enable.auto.commit", "false")) ||
+		    /* A tail is read once: no need to fetch 64 MiB ahead. */
+		    (rc = set_prop(m, c, "queued.max.messages.kbytes", "8192")) ||
 		    (rc = set_prop(m, c, "enable.partition.eof", "true")))
 			goto out;
 	}
