@@ -171,6 +171,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *arg
 	struct mpart *p = t->parts[msg->partition];
 	uint64_t offset = (uint64_t)(uintptr_t)msg->_private;
 	p->inflight--;
+	if (msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+	    msg->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) {
+		if (!p->oversize)
+			p->oversize = offset + 1;
+		p->resync = 1;
+		return;
+	}
 	if (msg->err) {
 		if (!p->resync && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
 		    msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)

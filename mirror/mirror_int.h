@@ -24,6 +24,7 @@ struct mpart {
 	struct mtopic *t;
 	int ready;             /* thread: resumed, may ship */
 	int resync;            /* thread: a delivery failed; resume again once drained */
+	uint64_t oversize;     /* thread: 1 + the offset of a record Kafka refused as too big */
 	uint64_t next_send;    /* thread: the next offset to produce */
 	uint64_t inflight;     /* thread: produced, not reported */
 	int64_t created_ms;    /* the topic's, for the tail scan */

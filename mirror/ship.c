@@ -30,6 +30,10 @@ static int produce_one(const struct store_record *r, void *arg)
 		RD_KAFKA_V_OPAQUE((void *)(uintptr_t)r->offset), RD_KAFKA_V_END);
 	if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		return EAGAIN;
+	if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+		c->p->oversize = r->offset + 1;
+		return EMSGSIZE;
+	}
 	if (e) {
 		LOG(c->m, LOG_ERR, "mirror: topic '%s' partition %u offset %" PRIu64 ": %s",
 		    c->t->name, c->p->index, r->offset, rd_kafka_err2str(e));
@@ -63,6 +67,24 @@ static int step_over_lost(struct mirror *m, struct mtopic *t, struct mpart *p)
 	return 1;
 }
 
+/* A record Kafka cannot take stops its topic: shipping past it would lose it,
+ * sending it again would fail for ever. */
+static void stop_oversize(struct mirror *m, struct mtopic *t, struct mpart *p)
+{
+	pthread_mutex_lock(&m->lock);
+	t->state = T_STOPPED;
+	snprintf(t->error, sizeof t->error,
+		 "the record at offset %" PRIu64 " of partition %u is larger than Kafka takes "
+		 "(message.max.bytes): not mirrored",
+		 p->oversize - 1, p->index);
+	pthread_mutex_unlock(&m->lock);
+	LOG(m, LOG_ERR, "mirror: topic '%s': %s (raise mirror.message.max.bytes and the "
+	    "topic's max.message.bytes in Kafka, then remount)", t->name, t->error);
+	p->oversize = 0;
+	p->ready = 0;
+	t->retry_at = mirror_mono_ms() + MISMATCH_RETRY_MS;
+}
+
 int mirror_ship(struct mirror *m)
 {
 	int busy = 0;
@@ -76,6 +98,11 @@ int mirror_ship(struct mirror *m)
 		struct ship_ctx c = {m, t, NULL, ""};
 		for (uint32_t j = 0; j < t->nparts; j++) {
 			struct mpart *p = t->parts[j];
+			if (p->oversize && p->inflight == 0) {
+				p->resync = 0;
+				stop_oversize(m, t, p);
+				break;
+			}
 			if (p->resync && p->inflight == 0) {
 				/* Everything reported: read Kafka's tail again. */
 				p->resync = p->ready = 0;
@@ -97,6 +124,11 @@ int mirror_ship(struct mirror *m)
 			int rc = store_record_scan(m->s, p->gpid, p->next_send, SCAN_CHUNK, produce_one, &c);
 			if (rc == EAGAIN)
 				return 0; /* the queue is full: delivery reports wake us */
+			if (rc == EMSGSIZE) {
+				if (p->inflight == 0)
+					stop_oversize(m, t, p);
+				break; /* else once what is before it is reported */
+			}
 			if (rc == ERANGE)
 				busy |= step_over_lost(m, t, p);
 			else if (rc == EIO)

@@ -315,3 +315,23 @@ def test_one_broker_down_holds_back_only_the_partitions_it_leads(mount_factory, 
     got = kafka.records("web")
     for p in range(3):
         assert offsets_once(got, "h", p) == list(range(end(m, "web", p)))
+
+
+def test_a_record_too_big_for_kafka_stops_its_topic_with_a_clear_error(mount_factory, kafka):
+    kafka.topic("blobs", 1)
+    kafka.topic("notes", 1)
+    m = mount_factory(mirror_opts(kafka, "mirror.host=h"))
+    os.mkdir(m.p("blobs"))
+    os.mkdir(m.p("notes"))
+    # 1,000,100 bytes: topicfs keeps it (max.message.bytes 1 MiB), librdkafka's
+    # message.max.bytes (1,000,000) refuses it.
+    write_file(m.p("blobs", "produce"), "small\n" + "x" * 1_000_100 + "\nafter\n")
+    write_file(m.p("notes", "produce"), "still shipped\n")
+    wait_shipped(m, "notes", 1)
+    path = m.p("blobs", "partition-0", "mirrored")
+    wait_for(lambda: "user.topicfs.mirror.error" in os.listxattr(path), what="the error")
+    error = os.getxattr(path, "user.topicfs.mirror.error").decode()
+    assert "offset 1 of partition 0 is larger than Kafka takes" in error
+    assert mirrored(m, "blobs", 0) == "1", "the records before it are shipped"
+    assert [r["value"] for r in kafka.records("blobs")] == ["small"]
+    assert "raise mirror.message.max.bytes" in m.log()
