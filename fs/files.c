@@ -1,6 +1,7 @@
 /* files.c — open, read, write and close for every file of the tree. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "logging.h"
 #include "logpoll.h"
 #include "logview.h"
+#include "mirrored.h"
 #include "produce.h"
 #include "record_cache.h"
 #include "tfs.h"
@@ -25,7 +27,8 @@ static int is_write_only(enum tfs_kind k)
 
 static int is_read_only(enum tfs_kind k)
 {
-	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET;
+	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET ||
+	       k == TFS_MIRRORED;
 }
 
 static const char *kind_name(enum tfs_kind k)
@@ -37,6 +40,7 @@ static const char *kind_name(enum tfs_kind k)
 	case TFS_LOG: return "log";
 	case TFS_START: return "start";
 	case TFS_END: return "end";
+	case TFS_MIRRORED: return "mirrored";
 	case TFS_OFFSET: return "offset-<n>";
 	case TFS_CONFIG: return "config";
 	default: return "directory";
@@ -117,9 +121,21 @@ static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, co
 	return file_open(fi, a.topic_id, 0, p, NULL);
 }
 
-struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph)
 {
-	return fi->fh ? file_of(fi)->view : NULL;
+	struct tfs_node n;
+	struct store_partition p;
+	struct tfs_logview *v = fi->fh ? file_of(fi)->view : NULL;
+	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && v &&
+	    store_partition_get(tfs.store, n.id, &p) == 0) {
+		tfs_poll_view(req, v, p.topic_id, ph);
+		return;
+	}
+	/* Everything else is a regular file: always ready. */
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 /* The last close: a held partial line becomes a record. */
@@ -131,8 +147,6 @@ static void file_close(struct tfs_handle_link *l)
 		if (err)
 			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
 				f->topic_id, strerror(err));
-		else
-			tfs_poll_wake_topic(f->topic_id);
 		tfs_producer_free(f->producer);
 	}
 	if (f->view) {
@@ -326,6 +340,8 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 			*len = store_config_format(&t.config, n->sub, text, cap);
 		return err;
 	}
+	if (n->kind == TFS_MIRRORED)
+		return tfs_mirrored_text(n->id, text, cap, len);
 	if ((err = store_partition_get(tfs.store, n->id, &p)) == 0) {
 		int l = snprintf(text, cap, "%" PRIu64 "\n",
 				 n->kind == TFS_START ? p.start_offset : p.end_offset);
@@ -370,6 +386,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	case TFS_START:
 	case TFS_END:
+	case TFS_MIRRORED:
 	case TFS_CONFIG: {
 		struct open_file *f = file_of(fi);
 		size_t len = 0;
@@ -413,8 +430,6 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	if (!err && is_write_only(n.kind)) {
 		struct open_file *f = file_of(fi);
 		err = tfs_producer_write(f->producer, buf, size);
-		if (!err)
-			tfs_poll_wake_topic(f->topic_id);
 		if (err == EMSGSIZE && f->producer->framing == STORE_FRAMING_WRITES)
 			tfs_log(LOG_INFO,
 				"write of %zu bytes to topic id %u refused: with framing=writes a "
@@ -465,8 +480,6 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(file_of(fi)->producer);
-		if (!err)
-			tfs_poll_wake_topic(file_of(fi)->topic_id);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
 				file_of(fi)->topic_id, strerror(err));

@@ -20,6 +20,7 @@ enum tfs_kind {
 	TFS_END,        /* partition-<N>/end */
 	TFS_OFFSET,     /* partition-<N>/offset-<n> */
 	TFS_PART_PRODUCE, /* partition-<N>/produce */
+	TFS_MIRRORED,   /* partition-<N>/mirrored (with -o mirror=) */
 	TFS_KIND_COUNT
 };
 

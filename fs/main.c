@@ -13,6 +13,7 @@
 #include "logging.h"
 #include "logpoll.h"
 #include "loop.h"
+#include "mirrored.h"
 #include "options.h"
 #include "pins.h"
 #include "tfs.h"
@@ -188,6 +189,10 @@ int main(int argc, char *argv[])
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
+	if ((err = tfs_poll_subscribe(tfs.store)) != 0) {
+		fprintf(stderr, "topicfs: cannot watch the store: %s\n", strerror(err));
+		goto out;
+	}
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	tfs.se = se;
 	if (!se)
@@ -197,6 +202,10 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(se, tfs.opt.mountpoint) != 0) {
 		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
 		goto out_signals;
+	}
+	if ((err = tfs_mirror_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the Kafka mirror: %s\n", strerror(err));
+		goto out_unmount;
 	}
 	if ((err = tfs_housekeeping_start()) != 0) {
 		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
@@ -218,6 +227,8 @@ int main(int argc, char *argv[])
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();
+	tfs_mirror_stop();
+	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:

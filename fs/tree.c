@@ -7,8 +7,8 @@
 #include <sys/statvfs.h>
 
 #include "inode.h"
-#include "logpoll.h"
 #include "logging.h"
+#include "mirrored.h"
 #include "numbers.h"
 #include "pins.h"
 #include "record_cache.h"
@@ -100,7 +100,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		return err;
 	}
 	int partition_level = n.kind == TFS_PARTITION || n.kind == TFS_LOG || n.kind == TFS_START ||
-			      n.kind == TFS_END || n.kind == TFS_OFFSET || n.kind == TFS_PART_PRODUCE;
+			      n.kind == TFS_END || n.kind == TFS_OFFSET || n.kind == TFS_PART_PRODUCE ||
+			      n.kind == TFS_MIRRORED;
 	if (partition_level && (err = store_partition_get(tfs.store, n.id, &p)) != 0)
 		return err;
 	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
@@ -143,6 +144,13 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
 		int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
 		fill(st, ino, S_IFREG | ro, 1, len, p.last_append_ms);
+		break;
+	}
+	case TFS_MIRRORED: {
+		size_t len;
+		if (!tfs_mirror_is_on() || (err = tfs_mirrored_text(n.id, text, sizeof text, &len)))
+			return err ? err : ENOENT;
+		fill(st, ino, S_IFREG | ro, 1, (off_t)len, p.last_append_ms);
 		break;
 	}
 	case TFS_OFFSET: {
@@ -248,6 +256,10 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				    TTL_STATIC);
 			return;
 		}
+		if (strcmp(name, "mirrored") == 0 && tfs_mirror_is_on()) {
+			reply_entry(req, tfs_ino_make(TFS_MIRRORED, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
 		if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {
 			enum tfs_kind k = name[0] == 's' ? TFS_START : TFS_END;
 			reply_entry(req, tfs_ino_make(k, n.id, 0), TTL_STATIC, 0);
@@ -287,6 +299,7 @@ void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	tfs_ino_parse(ino, &n);
 	double ttl = n.kind == TFS_OFFSET ? TTL_IMMUTABLE
 		   : (n.kind == TFS_LOG || n.kind == TFS_START || n.kind == TFS_END ||
+		      n.kind == TFS_MIRRORED ||
 		      n.kind == TFS_CONFIG || n.kind == TFS_PARTITION || n.kind == TFS_ROOT ||
 		      n.kind == TFS_TOPIC)
 			   ? 0
@@ -462,20 +475,28 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 		return 0;
 	case TFS_PARTITION: {
 		/* Offsets are contiguous in [start, end): listing them needs no record,
-		 * and offset n's cookie is n + PARTITION_FIXED + 1, so a listing streams
-		 * in O(1) memory. */
+		 * and offset n's cookie is n + PARTITION_FIXED + 1 (+ 1 with the
+		 * mirror), so a listing streams in O(1) memory. */
 		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
 			return err;
 		if (!dir_add_fixed(d, partition_entries, COUNT(partition_entries), off, n.id, ino,
 				   tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
 			return 0;
-		uint64_t o = off > PARTITION_FIXED ? (uint64_t)(off - PARTITION_FIXED) : 0;
+		/* With the mirror, its file comes after the fixed entries and the
+		 * offsets one later. */
+		off_t first = PARTITION_FIXED + 1;
+		if (tfs_mirror_is_on()) {
+			if (off < first &&
+			    !dir_add(d, "mirrored", tfs_ino_make(TFS_MIRRORED, n.id, 0), S_IFREG, first))
+				return 0;
+			first++;
+		}
+		uint64_t o = off >= first ? (uint64_t)(off - first) + 1 : 0;
 		if (o < p.start_offset)
 			o = p.start_offset;
 		for (; o < p.end_offset; o++) {
 			snprintf(name, sizeof name, "offset-%" PRIu64, o);
-			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG,
-				     (off_t)o + PARTITION_FIXED + 1))
+			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + first))
 				return 0;
 		}
 		return 0;
@@ -536,17 +557,11 @@ void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	struct store_topic t;
-	int err = store_name_valid(name, strlen(name)) ? store_topic_by_name(tfs.store, name, &t)
-						       : ENOENT;
-	if (!err)
-		err = store_topic_delete(tfs.store, name);
-	if (err) {
+	int err = store_name_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
+	if (err)
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
-	} else {
+	else
 		tfs_log(LOG_INFO, "topic '%s' deleted with all its records", name);
-		tfs_poll_wake_topic(t.id); /* its followers read ENOENT now */
-	}
 	fuse_reply_err(req, err);
 }
 

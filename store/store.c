@@ -513,6 +513,7 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"partitions", offsetof(struct store, partitions)},
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
+		{"mirror", offsetof(struct store, mirror)},
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);
@@ -564,6 +565,11 @@ int store_open(struct store **out, const struct store_options *o)
 		rc = pthread_rwlock_init(&s->wal_gate, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	if (rc) {
+		free(s);
+		return rc;
+	}
+	if ((rc = store_events_init(s))) {
+		pthread_rwlock_destroy(&s->map_lock);
 		free(s);
 		return rc;
 	}
@@ -623,6 +629,7 @@ fail:
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_rwlock_destroy(&s->wal_gate);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -642,6 +649,7 @@ void store_close(struct store *s)
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_rwlock_destroy(&s->wal_gate);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 }
@@ -799,7 +807,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		if ((rc = store_part_gpid(s, txn, id, i, &gpid)))
 			return rc == MDB_NOTFOUND ? EIO : rc;
 		if ((rc = delete_gpid_range(txn, s->batches, gpid)) ||
-		    (rc = delete_gpid_range(txn, s->positions, gpid)))
+		    (rc = delete_gpid_range(txn, s->positions, gpid)) ||
+		    (rc = delete_gpid_range(txn, s->mirror, gpid)))
 			return rc;
 		unsigned char pk[4];
 		store_be32(pk, gpid);
@@ -842,7 +851,12 @@ int store_topic_delete(struct store *s, const char *name)
 		}
 	}
 	struct topic_delete_args a = {name, t.id};
-	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	rc = store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	if (rc == 0) {
+		struct store_event ev = {STORE_EVENT_TOPIC_DELETED, t.id, 0, 0};
+		store_announce(s, &ev, 1);
+	}
+	return rc;
 }
 
 /* Topics are read as LMDB has them: appends the WAL still holds change no

@@ -170,6 +170,15 @@ int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_re
 int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		      void *arg);
 
+/* Calls fn with up to max records of partition gpid from offset `from` on,
+ * in offset order, in one read transaction: as store_record_view, the
+ * pointers are valid only during the call and fn must not call back into the
+ * store. A nonzero result of fn stops the scan and is returned. ERANGE: from
+ * is below the partition's start (retention removed it; fn not called);
+ * ENOENT: no such partition. From the end on, fn is not called and it is 0. */
+int store_record_scan(struct store *s, uint32_t gpid, uint64_t from, size_t max,
+		      store_record_fn fn, void *arg);
+
 /* Copies up to size bytes of the partition's log starting at byte position pos
  * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos
  * (retention removed it; nothing copied). ENOENT: no such partition. */
@@ -212,6 +221,49 @@ void store_count_mapped(struct store *s, size_t bytes);
  * beyond retention.bytes (counted as log bytes) in every partition. start_offset
  * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
 int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted);
+
+/* --- the Kafka mirror's progress (store/mirror_state.c) --- */
+struct store_mirror_state {
+	uint64_t next;        /* every offset below was delivered to Kafka or lost */
+	uint64_t lost;        /* offsets retention removed before they were shipped */
+	int64_t kafka_offset; /* Kafka's offset of the record below next; -1 unknown */
+};
+/* ENOENT: the partition has no saved state. */
+int store_mirror_get(struct store *s, uint32_t gpid, struct store_mirror_state *out);
+/* Saves n states (of gpids[i]) in one transaction; partitions gone meanwhile
+ * are skipped. Deleting a topic deletes its partitions' states. */
+int store_mirror_set(struct store *s, const uint32_t *gpids,
+		     const struct store_mirror_state *states, size_t n);
+
+/* --- change events (store/events.c) ---
+ *
+ * After each committed change the store calls every subscriber, on the thread
+ * that made the change, after the commit and outside any transaction. */
+enum store_event_kind {
+	STORE_EVENT_APPEND,        /* records appended: offset is the partition's new end */
+	STORE_EVENT_QUEUED,        /* a write to the topic returned and its records are read
+				      from now on, before the WAL's fold announces them as
+				      APPEND (gpid and offset 0): for quick wakeups */
+	STORE_EVENT_RETAIN,        /* retention deleted records: offset is the new start */
+	STORE_EVENT_TOPIC_DELETED, /* the topic and its partitions are gone: gpid, offset 0 */
+};
+
+struct store_event {
+	enum store_event_kind kind;
+	uint32_t topic_id;
+	uint32_t gpid;
+	uint64_t offset;
+};
+
+/* fn may read the store but not write to it (the writer that announces may
+ * hold the caller's locks), and should return soon: the committer waits. */
+typedef void (*store_event_fn)(const struct store_event *ev, void *arg);
+#define STORE_SUBSCRIBERS_MAX 8
+/* Calls fn(ev, arg) from now on. EINVAL: fn NULL; ENOSPC: STORE_SUBSCRIBERS_MAX
+ * subscribers already. */
+int store_subscribe(struct store *s, store_event_fn fn, void *arg);
+/* Stops calling fn with arg; when it returns, no call is running any more. */
+void store_unsubscribe(struct store *s, store_event_fn fn, void *arg);
 
 /* Milliseconds since the epoch (the clock records are stamped with). */
 int64_t store_now_ms(void);

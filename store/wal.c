@@ -112,8 +112,9 @@ static int meta_lsn(struct store *s, MDB_txn *txn, uint64_t *lsn)
 	return rc;
 }
 
-/* Appends one entry's records inside txn. */
-static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
+/* Appends one entry's records inside txn, its events added to out. */
+static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e,
+		      struct store_events *out)
 {
 	struct wal_head h;
 	memcpy(&h, e->disk, sizeof(h));
@@ -141,7 +142,8 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 	}
 	if (rc == 0)
 		rc = store_append_in_txn(s, txn, h.topic_id,
-					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms);
+					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms,
+					 out);
 	free(recs);
 	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
 		/* Its topic was deleted after the write was checked: the records
@@ -153,14 +155,16 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 
 struct fold_args {
 	struct wal_entry *list;
+	struct store_events events; /* announced once committed */
 };
 
 static int fold_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct fold_args *a = arg;
 	uint64_t last = 0;
+	a->events.n = 0; /* the txn may run again after the map grew */
 	for (struct wal_entry *e = a->list; e; e = e->next) {
-		int rc = fold_entry(s, txn, e);
+		int rc = fold_entry(s, txn, e, &a->events);
 		if (rc)
 			return rc;
 		last = head_of(e)->lsn;
@@ -186,6 +190,8 @@ static void list_free(struct wal_entry *e)
 	}
 }
 
+static void hand_over(struct store *s, struct store_events *l);
+
 int store_wal_fold(struct store *s)
 {
 	if (atomic_load(&s->wal_folded) == atomic_load(&s->wal_appended))
@@ -196,7 +202,7 @@ int store_wal_fold(struct store *s)
 		pthread_mutex_lock(&s->fold_lock);
 	}
 	pthread_mutex_lock(&s->wal_lock);
-	struct fold_args a = {s->wal_head};
+	struct fold_args a = {.list = s->wal_head};
 	struct wal_entry *tail = s->wal_tail;
 	size_t bytes = s->wal_pending;
 	s->wal_head = s->wal_tail = NULL;
@@ -231,7 +237,36 @@ int store_wal_fold(struct store *s)
 		}
 	}
 	pthread_mutex_unlock(&s->fold_lock);
+	if (rc == 0 && a.events.n)
+		hand_over(s, &a.events);
+	free(a.events.ev);
 	return rc;
+}
+
+/* A fold runs wherever the store is used first, maybe on a thread that holds
+ * a subscriber's own lock while it reads: its events go to the fold thread,
+ * which announces them with no lock held. */
+static void hand_over(struct store *s, struct store_events *l)
+{
+	if (s->wal_running && pthread_equal(pthread_self(), s->wal_thread)) {
+		store_announce(s, l->ev, l->n);
+		return;
+	}
+	pthread_mutex_lock(&s->wal_lock);
+	if (store_events_add(&s->wal_events, l->ev, l->n) == 0 && s->wal_idle)
+		pthread_cond_signal(&s->wal_cond);
+	pthread_mutex_unlock(&s->wal_lock);
+}
+
+/* The fold thread announces what other threads' folds handed over. */
+static void announce_handed_over(struct store *s)
+{
+	pthread_mutex_lock(&s->wal_lock);
+	struct store_events l = s->wal_events;
+	s->wal_events = (struct store_events){0};
+	pthread_mutex_unlock(&s->wal_lock);
+	store_announce(s, l.ev, l.n);
+	free(l.ev);
 }
 
 /* Folds what is queued, then lets appends gather for WAL_FOLD_PAUSE_NS: a
@@ -243,7 +278,7 @@ static void *fold_loop(void *arg)
 	struct store *s = arg;
 	pthread_mutex_lock(&s->wal_lock);
 	for (;;) {
-		while (!s->wal_stop && !s->wal_head) {
+		while (!s->wal_stop && !s->wal_head && !s->wal_events.n) {
 			s->wal_idle = 1;
 			pthread_cond_wait(&s->wal_cond, &s->wal_lock);
 			s->wal_idle = 0;
@@ -251,6 +286,7 @@ static void *fold_loop(void *arg)
 		if (s->wal_stop)
 			break;
 		pthread_mutex_unlock(&s->wal_lock);
+		announce_handed_over(s);
 		int rc = store_wal_fold(s);
 		/* After a failure (a full disk), try again later. */
 		struct timespec pause = {0, rc ? 100 * 1000000 : WAL_FOLD_PAUSE_NS};
@@ -421,6 +457,10 @@ static int append(struct store *s, uint32_t topic_id, int64_t fixed,
 	free(e);
 	if (rc == 0 && s->sync_always)
 		rc = wal_sync_upto(s, lsn);
+	if (rc == 0) {
+		struct store_event ev = {STORE_EVENT_QUEUED, topic_id, 0, 0};
+		store_announce(s, &ev, 1);
+	}
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
@@ -531,9 +571,10 @@ int store_wal_open(struct store *s)
 	list_free(*p);
 	*p = NULL;
 	if (list) {
-		struct fold_args a = {list};
+		struct fold_args a = {.list = list};
 		rc = store_write_raw(s, fold_txn, &a, list_need(list), "replay the WAL");
 		list_free(list);
+		free(a.events.ev); /* no one subscribes before the store is open */
 		if (rc) {
 			store_log(STORE_LOG_ERR, "%s: cannot replay the WAL: %s", s->dir, strerror(rc));
 			return rc;
@@ -597,6 +638,8 @@ void store_wal_close(struct store *s)
 	store_wal_fold(s);
 	list_free(s->wal_head);
 	s->wal_head = s->wal_tail = NULL;
+	free(s->wal_events.ev); /* no one listens any more */
+	s->wal_events = (struct store_events){0};
 	for (int i = 0; i < 2; i++) {
 		if (s->wal_fd[i] >= 0)
 			close(s->wal_fd[i]);

@@ -214,3 +214,46 @@ def test_systemd_mount_unit_mounts_through_the_helper(mount_helper, tmp_path):
         assert read_file(os.path.join(mnt, "t", "config", "partitions")) == "3\n"
     finally:
         unmount(mnt, data)
+
+
+def test_kafka_service_mirrors_the_server_s_topics(tmp_path):
+    from mockkafka import Kafka, wait_shipped
+    kafka = Kafka()
+    data, mnt = str(tmp_path / "data"), str(tmp_path / "mnt")
+    text = example("kafka/topicfs-kafka.service", **{
+        "/usr/local/bin/topicfs": os.path.abspath(TOPICFS), "/var/lib/topicfs": data,
+        "/srv/topics": mnt, "kafka1.example.com:9092": kafka.broker})
+    path = tmp_path / "topicfs-kafka.service"
+    path.write_text(text)
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read_string(text)
+    svc = cp["Service"]
+    try:
+        for line in text.splitlines():
+            key, _, cmd = line.partition("=")
+            if key == "ExecStartPre":
+                subprocess.run(shlex.split(cmd.lstrip("-")), capture_output=True)
+        kafka.topic("dc1.nginx", 3)
+        r = subprocess.run(shlex.split(svc["ExecStart"]), capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stderr
+        os.mkdir(os.path.join(mnt, "nginx"))
+        os.mkdir(os.path.join(mnt, "tmp-scratch"))
+        write_file(os.path.join(mnt, "nginx", "produce"), "GET /\nGET /cart\n")
+        write_file(os.path.join(mnt, "tmp-scratch", "produce"), "not shipped\n")
+
+        class Mnt:
+            p = staticmethod(lambda *a: os.path.join(mnt, *a))
+        wait_shipped(Mnt, "nginx", 3)
+        assert sorted(r["value"] for r in kafka.records("dc1.nginx")) == ["GET /", "GET /cart"]
+        assert not [t for t in kafka.topics() if "tmp" in t]
+        os.kill(daemon_pid(data), signal.SIGTERM)
+        wait_for(lambda: not os.path.ismount(mnt) and data_dir_free(data), timeout=20,
+                 what="the daemon to unmount and exit on SIGTERM")
+    finally:
+        unmount(mnt, data)
+        kafka.stop()
