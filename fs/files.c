@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "groups.h"
 #include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
@@ -98,6 +99,8 @@ static void file_close(struct tfs_handle_link *l)
 				f->topic_id, strerror(err));
 		else
 			tfs_poll_wake_topic(f->topic_id);
+		if (!err)
+			tfs_groups_wake_topic(f->topic_id); /* groups: onto the store's hook at merge */
 		tfs_producer_free(f->producer);
 	}
 	if (f->view) {
@@ -181,6 +184,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = tfs_tree_stat(ino, &st);
 	if (err) {
 		fuse_reply_err(req, err);
+		return;
+	}
+	if (tfs_groups_kind(n.kind)) {
+		tfs_groups_open(req, ino, &n, fi);
 		return;
 	}
 	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
@@ -302,6 +309,10 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_read(req, &n, size, off, fi);
+		return;
+	}
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
 		if (size > tfs_log_reply_max())
@@ -369,10 +380,16 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct tfs_node n;
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_write(req, &n, buf, size, fi);
+		return;
+	}
 	if (!err && is_write_only(n.kind)) {
 		err = tfs_producer_write(file_of(fi)->producer, buf, size);
 		if (!err)
 			tfs_poll_wake_topic(n.id);
+		if (!err)
+			tfs_groups_wake_topic(n.id); /* groups: onto the store's hook at merge */
 		if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
@@ -410,6 +427,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = tfs_producer_flush(file_of(fi)->producer);
 		if (!err)
 			tfs_poll_wake_topic(n.id);
+		if (!err)
+			tfs_groups_wake_topic(n.id); /* groups: onto the store's hook at merge */
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
 				n.id, strerror(err));
@@ -420,6 +439,10 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && tfs_groups_kind(n.kind)) {
+		tfs_groups_release(req, fi);
+		return;
+	}
 	struct open_file *f = file_of(fi);
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_OFFSET)
 		atomic_fetch_sub(&offsets_open, 1);

@@ -3,9 +3,10 @@
  * Layout of the 64-bit number:
  *   offset-<n> files: bit 63 = 1 | gpid (23 bits) | low 40 bits of n
  *   everything else:  bit 63 = 0 | kind (7 bits) | id (32 bits) | sub (24 bits)
- * where id is the topic id (topic-level nodes) or the gpid (partition-level
- * nodes). Topic ids and gpids are never reused, so a number always names the
- * same node, across remounts too. The root is kind 0, id 0, sub 1 = FUSE_ROOT_ID.
+ * where id is the topic id (topic-level nodes), the gpid (partition-level
+ * nodes) or the group id (nodes in consumers/<group>/). Topic ids, gpids and
+ * group ids are never reused, so a number always names the same node, across
+ * remounts too. The root is kind 0, id 0, sub 1 = FUSE_ROOT_ID.
  * 40 bits of offset suffice: two offsets alias only if both are retained
  * while 2^40 records apart, and tfs_offset_widen() recovers the full offset
  * from the partition's retained window.

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "groups.h"
 #include "inode.h"
 #include "logpoll.h"
 
@@ -48,6 +49,8 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct tfs_node n;
 	struct store_partition p;
+	if (tfs_groups_poll(req, ino, fi, ph))
+		return; /* consume, follow */
 	struct tfs_logview *v = tfs_file_view(fi);
 	if (tfs_ino_parse(ino, &n) != 0 || n.kind != TFS_LOG || !v ||
 	    store_partition_get(tfs.store, n.id, &p) != 0) {

@@ -21,6 +21,9 @@ struct store {
 	MDB_dbi partitions;  /* gpid (u32 BE) -> struct store_part_rec */
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
+	MDB_dbi groups;        /* consumer groups, see groups.c */
+	MDB_dbi group_names;
+	MDB_dbi group_offsets;
 	/* Held shared by every transaction, exclusive while the map is resized:
 	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
 	pthread_rwlock_t map_lock;
@@ -139,6 +142,11 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
  * bounded size (start advances as retention would), so deleting a big topic
  * on a full disk needs only a few free pages at a time. */
 int store_purge_partition(struct store *s, uint32_t gpid);
+
+/* --- groups.c --- */
+
+/* Deletes the topic's consumer groups, inside the topic's delete txn. */
+int store_groups_drop_topic(struct store *s, MDB_txn *txn, uint32_t topic_id);
 
 /* --- config.c --- */
 
