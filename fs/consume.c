@@ -27,7 +27,9 @@
 struct waiter {
 	struct waiter *next;
 	fuse_req_t req;
-	struct tfs_group_file *f;
+	struct tfs_group_file *f; /* valid until req is answered */
+	uint32_t topic_id;        /* f's, for wakers: f may go once req is answered */
+	uint32_t group_id;
 	size_t size;
 	int ready;       /* a wake came: try the store again */
 	int busy;        /* being tried, or its interrupt callback being set up */
@@ -80,20 +82,31 @@ static int collect(const void *bytes, size_t len, void *arg)
 
 /* Answers req from f if there is something to read: 1 when it replied
  * (records, EOF because the group or topic is gone, or an error), 0 when
- * the group has nothing for it yet. */
+ * the group has nothing for it yet. f is not touched after the reply: the
+ * reader may close it at once, and its release free it. */
 static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int follow)
 {
+	uint32_t gid = f->group_id;
 	pthread_mutex_lock(&f->lock);
 	if (f->rest) {
+		/* Copied: a concurrent read of the same file may finish the rest. */
 		size_t n = f->rest_len - f->rest_off < size ? f->rest_len - f->rest_off : size;
-		fuse_reply_buf(req, f->rest + f->rest_off, n);
-		f->rest_off += n;
-		if (f->rest_off == f->rest_len) {
-			free(f->rest);
-			f->rest = NULL;
-			f->rest_len = f->rest_off = 0;
+		char *part = malloc(n);
+		if (part) {
+			memcpy(part, f->rest + f->rest_off, n);
+			f->rest_off += n;
+			if (f->rest_off == f->rest_len) {
+				free(f->rest);
+				f->rest = NULL;
+				f->rest_len = f->rest_off = 0;
+			}
 		}
 		pthread_mutex_unlock(&f->lock);
+		if (part)
+			fuse_reply_buf(req, part, n);
+		else
+			fuse_reply_err(req, ENOMEM);
+		free(part);
 		return 1;
 	}
 	/* A follow reply a byte short of the read: a full one makes the kernel
@@ -102,32 +115,38 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 	size_t budget = follow && size > 1 ? size - 1 : size;
 	struct out o = {malloc(budget), 0, budget};
 	struct store_consumed c = {0};
-	int err = o.buf ? store_group_consume(tfs.store, f->group_id, budget, collect, &o, &c)
-			: ENOMEM;
+	int err = o.buf ? store_group_consume(tfs.store, gid, budget, collect, &o, &c) : ENOMEM;
+	if (!err && o.len > size) {
+		/* A record longer than the read: it is this reader's (committed);
+		 * the file keeps the rest for its next reads. */
+		if ((f->rest = malloc(o.len - size)) != NULL) {
+			memcpy(f->rest, o.buf + size, o.len - size);
+			f->rest_len = o.len - size;
+			f->rest_off = 0;
+		} else {
+			tfs_log(LOG_ERR, "group id %u: %zu byte(s) of a committed record lost: %s", gid,
+				o.len - size, strerror(ENOMEM));
+		}
+		o.len = size;
+	}
+	pthread_mutex_unlock(&f->lock);
 	int replied = 1;
 	if (err == ENOENT) {
 		fuse_reply_buf(req, NULL, 0); /* the group or its topic is gone: EOF */
 	} else if (err) {
-		tfs_log(LOG_ERR, "group id %u: consume failed: %s", f->group_id, strerror(err));
+		tfs_log(LOG_ERR, "group id %u: consume failed: %s", gid, strerror(err));
 		fuse_reply_err(req, err);
 	} else if (o.len == 0) {
 		replied = 0;
-	} else if (o.len > size) {
-		fuse_reply_buf(req, o.buf, size);
-		f->rest = o.buf; /* committed: it is this reader's */
-		f->rest_len = o.len;
-		f->rest_off = size;
-		o.buf = NULL;
 	} else {
 		fuse_reply_buf(req, o.buf, o.len);
 	}
-	pthread_mutex_unlock(&f->lock);
 	free(o.buf);
 	if (c.missed)
 		tfs_log(LOG_WARNING,
 			"group id %u: retention removed %" PRIu64
 			" record(s) the group never consumed; it moved on to the start",
-			f->group_id, c.missed);
+			gid, c.missed);
 	return replied;
 }
 
@@ -189,7 +208,7 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		*w = (struct waiter){NULL, req, f, size, 0, 1, 0};
+		*w = (struct waiter){NULL, req, f, f->topic_id, f->group_id, size, 0, 1, 0};
 		pthread_mutex_lock(&lock);
 		if (seq == before) {
 			w->next = waiters;
@@ -305,7 +324,7 @@ static void wake_matching(int by_topic, uint32_t id)
 	seq++;
 	int any = 0;
 	for (struct waiter *w = waiters; w; w = w->next) {
-		if ((by_topic ? w->f->topic_id : w->f->group_id) == id) {
+		if ((by_topic ? w->topic_id : w->group_id) == id) {
 			w->ready = 1;
 			any = 1;
 		}
