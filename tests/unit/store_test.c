@@ -1192,6 +1192,10 @@ static const struct test tests[] = {
 	T(big_topic_delete_leaves_no_batches),
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
+	T(group_consume_hands_each_record_once),
+	T(group_seek_forms_and_times),
+	T(group_ids_and_deletion),
+	T(groups_catch_up_after_retention),
 };
 
 int main(int argc, char **argv)
