@@ -60,24 +60,23 @@ struct out {
 	size_t cap;
 };
 
-static int collect(const void *bytes, size_t len, void *arg)
+static void *collect(size_t len, void *arg)
 {
 	struct out *o = arg;
-	if (!bytes) {
+	if (len == 0) {
 		o->len = 0; /* the transaction starts (again) */
-		return 0;
+		return o->buf;
 	}
 	if (len > o->cap - o->len) {
 		size_t cap = o->cap * 2 > o->len + len ? o->cap * 2 : o->len + len;
 		char *b = realloc(o->buf, cap);
 		if (!b)
-			return ENOMEM;
+			return NULL;
 		o->buf = b;
 		o->cap = cap;
 	}
-	memcpy(o->buf + o->len, bytes, len);
 	o->len += len;
-	return 0;
+	return o->buf + o->len - len;
 }
 
 /* Answers req from f if there is something to read: 1 when it replied

@@ -577,6 +577,36 @@ struct consume_args {
 	struct store_consumed out;
 };
 
+/* A batch this big lies in LMDB overflow pages of its own: its header, ends
+ * and data are read with pread(2) rather than mapped in (a page fault per
+ * 4 KiB costs more than the copy; see read.c). Smaller ones sit on the
+ * B-tree leaf the cursor just read. */
+#define BATCH_PREAD_MIN 2048
+
+/* ends[] of a big batch, read a slice at a time. */
+struct ends {
+	uint32_t v[1024];
+	uint32_t from, count; /* v holds ends[from .. from + count) */
+};
+
+static int end_of(struct store *s, const struct store_batch *b, int direct, struct ends *e,
+		  uint32_t j, uint32_t *out)
+{
+	if (direct) {
+		*out = get32(b->ends + 4 * (size_t)j);
+		return 0;
+	}
+	if (j < e->from || j >= e->from + e->count) {
+		uint32_t n = b->count - j < 1024 ? b->count - j : 1024;
+		if (store_map_copy(s, b->ends + 4 * (size_t)j, e->v, 4 * (size_t)n))
+			return EIO;
+		e->from = j;
+		e->count = n;
+	}
+	*out = e->v[j - e->from];
+	return 0;
+}
+
 /* Hands out the records of one partition from v->committed, whole, while
  * they fit in the `left` bytes (the very first record of a consume always,
  * however long); advances v->committed. */
@@ -591,34 +621,56 @@ static int take_partition(struct store *s, MDB_txn *txn, struct consume_args *a,
 	MDB_val k, d;
 	rc = batch_at(c, v->gpid, v->committed, kb, &k, &d);
 	size_t mapped = 0;
+	struct ends *e = NULL;
 	while (rc == 0 && v->committed < v->p.end_offset && *left > 0) {
 		struct store_batch b;
+		int direct = d.mv_size < BATCH_PREAD_MIN;
 		uint64_t base = store_get_be64((unsigned char *)k.mv_data + 4);
+		if (!direct && !e && !(e = malloc(sizeof(*e)))) {
+			rc = ENOMEM;
+			break;
+		}
+		if (e)
+			e->count = 0;
 		if (k.mv_size != 12 || store_get_be32(k.mv_data) != v->gpid ||
-		    store_batch_decode(&b, d.mv_data, d.mv_size) || v->committed < base ||
-		    v->committed - base >= b.count) {
+		    (direct ? store_batch_decode(&b, d.mv_data, d.mv_size)
+			    : store_batch_head(&b, d.mv_data, d.mv_size, store_map_copy, s)) ||
+		    v->committed < base || v->committed - base >= b.count) {
 			rc = store_corrupt("consume", v->gpid);
 			break;
 		}
-		uint32_t i = (uint32_t)(v->committed - base), j = i;
-		uint32_t from = i ? get32(b.ends + 4 * (size_t)(i - 1)) : 0, to = from;
+		uint32_t i = (uint32_t)(v->committed - base), j = i, from = 0, to;
+		if (i && end_of(s, &b, direct, e, i - 1, &from)) {
+			rc = store_corrupt("consume", v->gpid);
+			break;
+		}
+		to = from;
 		/* Whole records while they fit; ends[] increase strictly. */
 		while (j < b.count) {
-			uint32_t e = get32(b.ends + 4 * (size_t)j);
-			if (e <= to || e > b.data_len) {
+			uint32_t end;
+			if (end_of(s, &b, direct, e, j, &end) || end <= to || end > b.data_len) {
 				rc = store_corrupt("consume", v->gpid);
 				break;
 			}
-			if (e - from > *left && !(a->out.records == 0 && j == i))
+			if (end - from > *left && !(a->out.records == 0 && j == i))
 				break;
-			to = e;
+			to = end;
 			j++;
 		}
 		if (rc || j == i)
 			break;
-		if ((rc = a->fn(b.data + from, to - from, a->arg)))
+		void *dst = a->fn(to - from, a->arg);
+		if (!dst) {
+			rc = ENOMEM;
 			break;
-		mapped += to - from;
+		}
+		if (direct) {
+			memcpy(dst, b.data + from, to - from);
+			mapped += to - from;
+		} else if (store_map_copy(s, b.data + from, dst, to - from)) {
+			rc = EIO;
+			break;
+		}
 		*left = to - from >= *left ? 0 : *left - (to - from);
 		a->out.records += j - i;
 		a->out.bytes += to - from;
@@ -629,6 +681,7 @@ static int take_partition(struct store *s, MDB_txn *txn, struct consume_args *a,
 			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
+	free(e);
 	store_count_mapped(s, mapped);
 	if (rc == MDB_NOTFOUND)
 		rc = store_corrupt("consume", v->gpid);
@@ -644,9 +697,8 @@ static int consume_txn(struct store *s, MDB_txn *txn, void *arg)
 	struct group_rec g;
 	uint32_t parts;
 	memset(&a->out, 0, sizeof(a->out));
-	int rc = a->fn(NULL, 0, a->arg); /* start over: this txn may be a rerun */
-	if (rc == 0)
-		rc = group_and_topic(s, txn, a->gid, &g, &parts);
+	a->fn(0, a->arg); /* start over: this txn may be a rerun */
+	int rc = group_and_topic(s, txn, a->gid, &g, &parts);
 	if (rc)
 		return rc;
 	size_t left = a->size;

@@ -247,11 +247,12 @@ enum store_seek {
 int store_group_seek(struct store *s, uint32_t group_id, uint32_t index, enum store_seek how,
 		     int64_t value, uint64_t *committed);
 
-/* Receives what a consume hands out, inside its write transaction: len bytes
- * of whole records, each value + '\n' (valid only during the call). Called
- * first with (NULL, 0): start over, the transaction is being run (again).
- * Non-zero aborts the consume: nothing is committed. */
-typedef int (*store_consume_fn)(const void *bytes, size_t len, void *arg);
+/* Where a consume puts what it hands out, inside its write transaction:
+ * returns room for the next len bytes (whole records, each value + '\n',
+ * following the bytes before), into which the store copies them; NULL
+ * aborts the consume (ENOMEM): nothing is committed. Called first with len 0
+ * (the result ignored): start over, the transaction is being run (again). */
+typedef void *(*store_consume_fn)(size_t len, void *arg);
 struct store_consumed {
 	uint64_t records;
 	uint64_t bytes;
