@@ -172,6 +172,19 @@ def test_a_listing_resumed_at_any_cookie_neither_skips_nor_repeats(mnt, where):
         assert [cookies[f"partition-{i}"] for i in range(3)] == [6, 7, 8]
 
 
+def test_a_group_sees_partitions_added_later_from_their_start(mnt):
+    g = group(mnt, partitions=1)
+    produce(mnt, ["a"])
+    write_file(mnt.p("t", "config", "partitions"), "3\n", os.O_WRONLY | os.O_TRUNC)
+    assert sorted(os.listdir(g)) == ["consume", "follow", "lag", "partition-0", "partition-1",
+                                     "partition-2"]
+    produce(mnt, ["b", "c", "d"])
+    assert read_file(os.path.join(g, "lag")).splitlines()[1:] == ["1 0 1 1", "2 0 1 1"]
+    assert sorted(read_file(os.path.join(g, "consume")).split()) == ["a", "b", "c", "d"]
+    with pytest.raises(FileNotFoundError):
+        read_file(os.path.join(g, "partition-3"))
+
+
 # --- partition-<N>: commit and reset ---
 
 
