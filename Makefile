@@ -48,6 +48,11 @@ $(BUILD)/mount.topicfs: mount-helper/mount.topicfs
 	@mkdir -p $(BUILD)
 	install -m 0755 $< $@
 
+# The power-loss test's journal of the store's writes and syncs (LD_PRELOAD).
+$(BUILD)/iojournal.so: tests/powerloss/iojournal.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -O2 -g $(WARN) -shared -fPIC -o $@ $< -ldl -lpthread
+
 # The unit tests also cover fs/ code that needs no FUSE.
 $(UNIT_OBJ): CFLAGS += -Ifs
 $(BUILD)/store_test: $(UNIT_OBJ) $(BUILD)/fs/record_cache.o $(BUILD)/libstore.a
@@ -60,13 +65,17 @@ deps:
 unit: $(BUILD)/store_test
 	$(BUILD)/store_test
 
-pytest: all
-	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
+IOJOURNAL := $(abspath $(BUILD)/iojournal.so)
 
-asan-pytest:
+pytest: all $(BUILD)/iojournal.so
+	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) TOPICFS_IOJOURNAL=$(IOJOURNAL) \
+		/usr/bin/python3 -m pytest -q tests
+
+asan-pytest: $(BUILD)/iojournal.so
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_FLAGS)" $(ASAN_BUILD)/topicfs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	TOPICFS_BIN=$(abspath $(ASAN_BUILD)/topicfs) /usr/bin/python3 -m pytest -q tests
+	TOPICFS_BIN=$(abspath $(ASAN_BUILD)/topicfs) TOPICFS_IOJOURNAL=$(IOJOURNAL) \
+		/usr/bin/python3 -m pytest -q tests
 
 test: deps
 	$(MAKE) all $(BUILD)/store_test
@@ -132,18 +141,26 @@ fuzz-smoke fuzz: fuzz-build
 		grep -E "^(Done|stat::number_of_executed_units)" $(FUZZ_BUILD)/$$t.log; \
 	done
 
-# Crash loops: STRESS_ROUNDS rounds of kill -9 under concurrent producers.
+# Crash loops: STRESS_ROUNDS rounds of kill -9 under concurrent producers, and
+# STRESS_IMAGES disk images a power loss could leave, per sync mode.
 STRESS_ROUNDS ?= 200
-stress: all
-	TOPICFS_CRASH_ROUNDS=$(STRESS_ROUNDS) TOPICFS_BIN=$(abspath $(BUILD)/topicfs) \
-		/usr/bin/python3 -m pytest -q -o timeout=3600 tests/test_crash.py
+STRESS_IMAGES ?= 250
+stress: all $(BUILD)/iojournal.so
+	TOPICFS_CRASH_ROUNDS=$(STRESS_ROUNDS) TOPICFS_POWERLOSS_IMAGES=$(STRESS_IMAGES) \
+		TOPICFS_BIN=$(abspath $(BUILD)/topicfs) TOPICFS_IOJOURNAL=$(IOJOURNAL) \
+		/usr/bin/python3 -m pytest -q -o timeout=3600 tests/test_crash.py tests/test_power_loss.py
 
 # Benchmarks against a plain file and Redis Streams; writes bench/RESULTS.md (~4 min;
 # BENCH_QUICK=1 for a 10x smaller smoke run). Never part of `make test`.
 .PHONY: bench
-bench: all $(BUILD)/noopfs
+bench: all $(BUILD)/noopfs $(BUILD)/open_writer
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) NOOPFS_BIN=$(abspath $(BUILD)/noopfs) \
-		/usr/bin/python3 bench/bench.py
+		OPEN_WRITER_BIN=$(abspath $(BUILD)/open_writer) /usr/bin/python3 bench/bench.py
+
+# Long-lived writers for the benchmark: one write() per record on an open fd.
+$(BUILD)/open_writer: bench/open_writer.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -o $@ $<
 
 # The benchmark's floor: a FUSE filesystem that does nothing, on libfuse's
 # request loop or on topicfs's.

@@ -39,10 +39,12 @@ SCALE = 10 if QUICK else 1
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 BIN = os.path.abspath(os.environ.get("TOPICFS_BIN", os.path.join(ROOT, "build", "topicfs")))
 NOOPFS = os.path.abspath(os.environ.get("NOOPFS_BIN", os.path.join(ROOT, "build", "noopfs")))
+OPEN_WRITER = os.path.abspath(os.environ.get("OPEN_WRITER_BIN", os.path.join(ROOT, "build", "open_writer")))
 OUT = os.environ.get("BENCH_OUT", os.path.join(HERE, "RESULTS.md"))
 
 N_BULK = 1_000_000 // SCALE          # bulk produce / consume records
 N_SMALL = 10_000 // SCALE            # small appends
+N_OPEN = 80_000 // SCALE             # long-lived writers: records per run, all writers together
 N_BIG = 10_000_000 // SCALE          # the random-read partition
 N_RAND = 2_000 // (1 if not QUICK else 4)
 RAND_BLOCKS = 10                     # random reads: the peers take turns, this many blocks each
@@ -632,6 +634,44 @@ def small_appends(m, rs, work):
     target("small appends ahead of Redis Streams (XADD round trip)",
            "%.2f× (a FUSE filesystem that does nothing: %.2f×, on topicfs's loop %.2f×)" % (
                rt / rr, rn / rr, rnl / rr), rt > rr)
+
+
+def open_writers(m, work):
+    """Long-lived writers (nginx's access_log, a logging library, rsyslog's omfile): each keeps
+    one descriptor open and makes one write() per 100-byte record (bench/open_writer.c); one
+    writer, and eight at once. The floor is noopfs on topicfs's own loop; the two take turns."""
+    noop = os.path.join(work, "noop-open")
+    noop_mount(noop, True)
+    res = {}
+    try:
+        with rss_window(m, "long-lived writers"):
+            for writers in (1, 8):
+                per = N_OPEN // writers
+                tt, tn = [], []
+                for rep in range(REPS):
+                    t = "open%d-%d" % (writers, rep)
+                    os.mkdir(os.path.join(m.mnt, t))
+                    for path, out in ((os.path.join(m.mnt, t, "produce"), tt), (os.path.join(noop, "f"), tn)):
+                        prime_pages(work, 32)
+                        r = subprocess.run([OPEN_WRITER, path, str(per), str(writers)], stdout=subprocess.PIPE,
+                                           text=True, check=True)
+                        out.append(float(r.stdout))
+                    end = int(read_text("%s/%s/partition-0/end" % (m.mnt, t)))
+                    check(end == per * writers, "long-lived writers stored %d records (got %d)" % (per * writers, end))
+                res[writers] = (med(tt), med(tn))
+                DETAIL.append("long-lived writers (%d): records/s per run: topicfs %s; noopfs on topicfs's loop %s" % (
+                    writers, [round(x) for x in tt], [round(x) for x in tn]))
+    finally:
+        umount(noop)
+    for writers, want in ((1, 0.7), (8, 0.8)):
+        rt, rn = res[writers]
+        row("long-lived writers", "%d writer%s on an open fd, one write() per record" % (
+            writers, "s at once" if writers > 1 else ""), "records/s", rt, None, None,
+            note="bench/open_writer.c")
+        row("long-lived writers", "  floor: the same on noopfs with topicfs's loop", "records/s", rn, None, None,
+            note="this row's first column is noopfs on fs/loop.c")
+        target("long-lived writers, %d at once, ≥ %.1f× the floor (noopfs on topicfs's loop)" % (writers, want),
+               "%.2f×" % (rt / rn), rt >= want * rn)
 
 
 def write_loop(path, payload):
@@ -1353,6 +1393,9 @@ def main():
         log("small appends")
         redis_settle(rs.c)
         small_appends(m, rs, WORK)
+        log("long-lived writers")
+        redis_settle(rs.c)
+        open_writers(m, WORK)
         log("bulk consume")
         redis_settle(rs.c)
         bulk_consume(m, rs, WORK)

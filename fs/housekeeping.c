@@ -66,7 +66,7 @@ static void *loop(void *arg)
 		pthread_mutex_unlock(&lock);
 
 		int err;
-		if (tfs.opt.sync == TFS_SYNC_INTERVAL && (err = store_sync(tfs.store)) != 0)
+		if ((err = store_sync(tfs.store)) != 0)
 			tfs_log(LOG_ERR, "periodic sync failed: %s", strerror(err));
 		/* Offset reads, listings and retention touch map pages too; log
 		 * reads unmap theirs by themselves. */

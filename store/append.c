@@ -1,4 +1,4 @@
-/* append.c — appending records: routing, batching, one transaction per call. */
+/* append.c — appending records: routing, batching, all records of a call in one transaction. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@ struct append_args {
 	uint32_t *part; /* [n] partition of each record */
 	size_t *order;  /* [n] record indexes grouped by partition, in input order */
 	size_t *first;  /* [STORE_PARTITIONS_MAX + 1] start of each group in order */
+	int64_t now;    /* the records' timestamp */
 };
 
 /* Writes the records recs[idx[0..n-1]] as one batch at the partition's end. */
@@ -105,7 +106,7 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 		a->order[a->first[a->part[i]]++] = i;
 	/* first[p] is now the end of group p, i.e. the start of group p + 1. */
 
-	int64_t now = store_now_ms();
+	int64_t now = a->now;
 	size_t begin = 0;
 	for (uint32_t p = 0; p < t.partitions; p++) {
 		size_t end = a->first[p];
@@ -121,32 +122,78 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+int store_append_check(const struct store_record_in *recs, size_t n, size_t *need)
 {
-	if (n == 0)
-		return 0;
-	size_t need = 1 << 20;
+	*need = 1 << 20;
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].key && recs[i].key_len > STORE_KEY_MAX)
 			return EINVAL;
 		if (!recs[i].value && recs[i].value_len)
 			return EINVAL;
-		/* Values beyond the configured limit fail inside the txn; this only
-		 * keeps the size arithmetic below from overflowing. */
+		/* Values beyond the configured limit fail against the topic's
+		 * config; this only keeps the size arithmetic from overflowing. */
 		if (recs[i].value_len > STORE_MESSAGE_MAX)
 			return EMSGSIZE;
-		need += 2 * (STORE_BATCH_REC_OVERHEAD + recs[i].value_len +
-			     (recs[i].key ? recs[i].key_len : 0));
+		*need += 2 * (STORE_BATCH_REC_OVERHEAD + recs[i].value_len +
+			      (recs[i].key ? recs[i].key_len : 0));
 	}
-	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n};
+	return 0;
+}
+
+/* Runs the append in txn (no commit); fn is append_txn or a caller's wrapper. */
+static int with_args(uint32_t topic_id, const struct store_record_in *recs, size_t n, int64_t now,
+		     int (*fn)(struct append_args *a, void *ctx), void *ctx)
+{
+	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .now = now};
 	a.part = malloc(n * sizeof(*a.part));
 	a.order = malloc(n * sizeof(*a.order));
 	a.first = malloc((STORE_PARTITIONS_MAX + 1) * sizeof(*a.first));
 	int rc = ENOMEM;
 	if (a.part && a.order && a.first)
-		rc = store_write(s, append_txn, &a, need, "append");
+		rc = fn(&a, ctx);
 	free(a.part);
 	free(a.order);
 	free(a.first);
 	return rc;
+}
+
+struct in_txn {
+	struct store *s;
+	MDB_txn *txn;
+};
+
+static int run_in_txn(struct append_args *a, void *ctx)
+{
+	struct in_txn *t = ctx;
+	return append_txn(t->s, t->txn, a);
+}
+
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
+			const struct store_record_in *recs, size_t n, int64_t now)
+{
+	if (n == 0)
+		return 0;
+	struct in_txn t = {s, txn};
+	return with_args(topic_id, recs, n, now, run_in_txn, &t);
+}
+
+struct direct {
+	struct store *s;
+	size_t need;
+};
+
+static int run_direct(struct append_args *a, void *ctx)
+{
+	struct direct *d = ctx;
+	return store_write(d->s, append_txn, a, d->need, "append");
+}
+
+int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+			size_t n)
+{
+	struct direct d = {s, 0};
+	int rc = store_append_check(recs, n, &d.need);
+	if (rc || n == 0)
+		return rc;
+	return with_args(topic_id, recs, n, store_now_ms(), run_direct, &d);
 }

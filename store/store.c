@@ -115,9 +115,16 @@ static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn, size_t *map
 	}
 }
 
-int store_read_begin(struct store *s, MDB_txn **txn)
+int store_read_begin_raw(struct store *s, MDB_txn **txn)
 {
 	return store_errno(txn_begin(s, MDB_RDONLY, txn, NULL), "begin read txn");
+}
+
+int store_read_begin(struct store *s, MDB_txn **txn)
+{
+	/* A fold that fails (a full disk) must not stop reads of what is stored. */
+	store_wal_fold(s);
+	return store_read_begin_raw(s, txn);
 }
 
 void store_read_end(struct store *s, MDB_txn *txn)
@@ -151,14 +158,34 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 	}
 }
 
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+/* sync=always: every change is durable before the call that made it returns. */
+static int sync_if_always(struct store *s)
+{
+	return s->sync_always && s->snap_fd >= 0 ? store_sync(s) : 0;
+}
+
+int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
 {
 	/* LMDB has one writer at a time: with another one in, this one waits. */
-	if ((atomic_fetch_add(&s->writers, 1) > 0 || s->sync_always) && s->before_wait)
+	if (atomic_fetch_add(&s->writers, 1) > 0 && s->before_wait)
 		s->before_wait();
 	int rc = write_txn(s, fn, arg, need, what);
 	atomic_fetch_sub(&s->writers, 1);
 	return rc;
+}
+
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
+{
+	if (pthread_rwlock_trywrlock(&s->wal_gate) != 0) {
+		if (s->before_wait)
+			s->before_wait();
+		pthread_rwlock_wrlock(&s->wal_gate);
+	}
+	int rc = store_wal_fold(s);
+	if (rc == 0)
+		rc = store_write_raw(s, fn, arg, need, what);
+	pthread_rwlock_unlock(&s->wal_gate);
+	return rc == 0 ? sync_if_always(s) : rc;
 }
 
 /* --- the space reserve: room to delete in when the disk is full ---
@@ -231,10 +258,13 @@ static int reserve_release(struct store *s)
 int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
 			const char *what)
 {
-	int rc = store_write(s, fn, arg, need, what);
+	/* Deletes need not wait for appends a full disk holds back in the WAL:
+	 * they come first, and appends to a deleted topic go with it. */
+	store_wal_fold(s);
+	int rc = store_write_raw(s, fn, arg, need, what);
 	if (rc == ENOSPC && reserve_release(s) == 0)
-		rc = store_write(s, fn, arg, need, what);
-	return rc;
+		rc = store_write_raw(s, fn, arg, need, what);
+	return rc == 0 ? sync_if_always(s) : rc;
 }
 
 void store_set_wait_hook(struct store *s, void (*fn)(void))
@@ -512,12 +542,22 @@ int store_open(struct store **out, const struct store_options *o)
 	if (!s)
 		return ENOMEM;
 	s->lock_fd = -1;
+	s->snap_fd = -1;
+	s->wal_fd[0] = s->wal_fd[1] = -1;
+	pthread_mutex_init(&s->wal_lock, NULL);
+	pthread_mutex_init(&s->fold_lock, NULL);
+	pthread_cond_init(&s->wal_cond, NULL);
+	pthread_mutex_init(&s->wal_sync_lock, NULL);
+	pthread_cond_init(&s->wal_sync_cond, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
-	/* Growth must not starve behind a stream of readers. No caller re-enters
-	 * the lock (see store_record_view), which this kind requires. */
+	/* Growth, and a sync or a config change waiting on the WAL's gate, must
+	 * not starve behind a stream of readers or appends. No caller re-enters
+	 * either lock (see store_record_view), which this kind requires. */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	int rc = pthread_rwlock_init(&s->map_lock, &attr);
+	if (rc == 0)
+		rc = pthread_rwlock_init(&s->wal_gate, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	if (rc) {
 		free(s);
@@ -542,7 +582,11 @@ int store_open(struct store **out, const struct store_options *o)
 	if (s->map_size < STORE_MIN_MAP_SIZE)
 		s->map_size = STORE_MIN_MAP_SIZE;
 	s->sync_always = o->sync_always;
-	unsigned flags = MDB_NOTLS | (o->sync_always ? 0 : MDB_NOSYNC);
+	if ((rc = store_snapshot_recover(o->dir)) != 0)
+		goto fail;
+	/* Durability comes from the WAL and the synced snapshots (snapshot.c),
+	 * in both sync modes. */
+	unsigned flags = MDB_NOTLS | MDB_NOSYNC;
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
@@ -552,6 +596,10 @@ int store_open(struct store **out, const struct store_options *o)
 		goto fail;
 	}
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
+	if (rc == 0)
+		rc = store_wal_open(s);
+	if (rc == 0)
+		rc = store_snapshot_open(s);
 	if (rc)
 		goto fail;
 	reserve_size(s);
@@ -560,11 +608,14 @@ int store_open(struct store **out, const struct store_options *o)
 	return 0;
 
 fail:
+	store_wal_close(s);
+	store_snapshot_close(s);
 	if (s->env)
 		mdb_env_close(s->env);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	pthread_rwlock_destroy(&s->wal_gate);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -575,12 +626,15 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	/* A clean stop leaves everything on disk, whatever the sync mode. */
-	int rc = mdb_env_sync(s->env, 1);
+	store_wal_close(s);
+	int rc = store_snapshot_sync(s, 1);
 	if (rc)
-		fprintf(stderr, "store: sync on close: %s\n", mdb_strerror(rc));
+		fprintf(stderr, "store: sync on close: %s\n", strerror(rc));
+	store_snapshot_close(s);
 	mdb_env_close(s->env);
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
+	pthread_rwlock_destroy(&s->wal_gate);
 	free(s->dir);
 	free(s);
 }
@@ -589,7 +643,7 @@ int store_sync(struct store *s)
 {
 	if (s->before_wait)
 		s->before_wait();
-	return store_errno(mdb_env_sync(s->env, 1), "sync");
+	return store_snapshot_sync(s, 0);
 }
 
 /* --- topics --- */
@@ -785,13 +839,15 @@ int store_topic_delete(struct store *s, const char *name)
 	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
 }
 
+/* Topics are read as LMDB has them: appends the WAL still holds change no
+ * field of struct store_topic (only the round-robin cursor). */
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_valid(name, len))
 		return ENOENT;
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_val k = {len, (void *)name}, d;
@@ -815,7 +871,7 @@ int store_topic_by_name(struct store *s, const char *name, struct store_topic *o
 int store_topic_by_id(struct store *s, uint32_t id, struct store_topic *out)
 {
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	struct store_topic_rec rec;
@@ -831,7 +887,7 @@ int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out
 	if (after_id == UINT32_MAX)
 		return ENOENT;
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_cursor *c;
@@ -856,7 +912,7 @@ int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out
 int store_topic_count(struct store *s, uint64_t *count)
 {
 	MDB_txn *txn;
-	int rc = store_read_begin(s, &txn);
+	int rc = store_read_begin_raw(s, &txn);
 	if (rc)
 		return rc;
 	MDB_stat st;

@@ -30,7 +30,7 @@ struct store;
 struct store_options {
 	const char *dir;   /* data directory; created if missing */
 	size_t map_size;   /* initial LMDB map size; 0 = default. Grows by itself. */
-	int sync_always;   /* 1: fsync every commit; 0: caller runs store_sync() */
+	int sync_always;   /* 1: every change is durable when its call returns */
 };
 
 /* Opens (creating if needed) the store in o->dir and takes an exclusive lock
@@ -39,7 +39,8 @@ struct store_options {
 int store_open(struct store **out, const struct store_options *o);
 void store_close(struct store *s);
 
-/* Flushes committed transactions to disk (fsync). */
+/* Makes everything committed durable (fsync) and lets the WAL reuse a file:
+ * call it about once a second whatever the sync mode. */
 int store_sync(struct store *s);
 
 /* Log views read through the map (store_log_view) and LMDB's own lookups

@@ -12,6 +12,8 @@
 #define STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define STORE_MIN_MAP_SIZE ((size_t)1 << 20) /* smaller requests are raised to this */
 
+struct wal_entry;
+
 struct store {
 	MDB_env *env;
 	MDB_dbi meta;        /* "next_topic", "next_gpid", "format" -> u32 */
@@ -36,6 +38,40 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	/* snapshot.c: the last synced snapshot, kept recoverable (snap_lock). */
+	pthread_mutex_t snap_lock;
+	int snap_fd;                 /* DIR/topicfs.snapshot */
+	uint64_t snap_seq;           /* of its newest slot */
+	uint32_t snap_flags;         /* of the slot this mount wrote last */
+	unsigned snap_psize;         /* LMDB's page size */
+	MDB_txn *snap_pin;           /* read txn on the synced snapshot, or NULL */
+	/* wal.c: appends waiting for LMDB (see the comment there). */
+	pthread_rwlock_t wal_gate;   /* shared: an append's check and queueing;
+					exclusive: a change folded first (store_write) */
+	pthread_mutex_t wal_lock;    /* the fields down to wal_pending */
+	pthread_mutex_t fold_lock;   /* one fold at a time */
+	pthread_cond_t wal_cond;     /* wakes the fold thread */
+	int wal_fd[2];               /* DIR/topicfs.wal.0 and .1 */
+	int wal_cur;                 /* the one appended to */
+	uint64_t wal_off;            /* its end */
+	uint64_t wal_lsn;            /* the last entry's */
+	struct wal_entry *wal_head, *wal_tail; /* the queue, oldest first */
+	size_t wal_pending;          /* bytes queued */
+	int wal_stop;
+	int wal_idle;                /* the fold thread waits for an append */
+	uint64_t wal_switch_lsn;     /* the newest entry in the other file */
+	uint64_t wal_durable_lsn;    /* folded into the last durable snapshot (snap_lock) */
+	atomic_uint_fast64_t wal_appended; /* last lsn queued */
+	atomic_uint_fast64_t wal_folded;   /* last lsn committed to LMDB */
+	atomic_int wal_direct;       /* a fold failed: appends commit directly */
+	atomic_int wal_room;         /* the disk had WAL_ROOM_MIN free ... */
+	atomic_llong wal_room_at;    /* ... when last looked (monotonic ms) */
+	pthread_mutex_t wal_sync_lock; /* sync=always: the two fields below */
+	pthread_cond_t wal_sync_cond;
+	uint64_t wal_synced;         /* entries up to this lsn are on disk */
+	int wal_syncing;             /* an fdatasync of the WAL is under way */
+	int wal_running;
+	pthread_t wal_thread;
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later
@@ -93,6 +129,33 @@ int store_commit_errno(struct store *s, int rc, size_t need, const char *what);
 /* Logs that partition gpid's stored data contradicts itself; returns EIO. */
 int store_corrupt(const char *what, uint32_t gpid);
 
+/* --- append.c --- */
+
+/* Checks what needs no transaction; *need is the map room an append wants. */
+int store_append_check(const struct store_record_in *recs, size_t n, size_t *need);
+/* Appends inside txn, stamped now_ms: all records or an error. */
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
+			const struct store_record_in *recs, size_t n, int64_t now_ms);
+/* Appends in a transaction of its own (after what the WAL holds). */
+int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+			size_t n);
+
+/* --- wal.c --- */
+
+/* Opens DIR/topicfs.wal.*, folds what a crash left there, starts the fold
+ * thread. */
+int store_wal_open(struct store *s);
+/* Commits every queued append to LMDB. 0 or an errno (they stay queued). */
+int store_wal_fold(struct store *s);
+/* For a sync: stops appends and folds; returns the last LSN in LMDB. */
+uint64_t store_wal_hold(struct store *s);
+/* Lets appends go on; after pinning a new snapshot, switches WAL files when
+ * the other one's entries are all in a durable snapshot. */
+void store_wal_release(struct store *s, int pinned);
+/* The snapshot holding everything up to lsn is durable. */
+void store_wal_durable(struct store *s, uint64_t lsn);
+void store_wal_close(struct store *s);
+
 /* --- store.c: transactions --- */
 
 /* A write operation. Returns 0, a positive errno, or an LMDB code; it may be
@@ -100,10 +163,12 @@ int store_corrupt(const char *what, uint32_t gpid);
  * across calls other than through arg's inputs. */
 typedef int (*store_write_fn)(struct store *s, MDB_txn *txn, void *arg);
 
-/* Runs fn in a write transaction and commits it. On MDB_MAP_FULL, grows the
- * map (at least doubling it, by at least `need` bytes) and runs fn again.
- * Returns 0 or an errno. */
+/* Runs fn in a write transaction and commits it, after the appends the WAL
+ * holds (none may slip in between). On MDB_MAP_FULL, grows the map (at least
+ * doubling it, by at least `need` bytes) and runs fn again. 0 or an errno. */
 int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
+/* store_write without the WAL: what the WAL's fold and replay use. */
+int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
 
 /* store_write for deletes, which must work on a full disk: on ENOSPC it
  * gives up the space reserve (see store_reserve_make) and tries once more. */
@@ -114,8 +179,11 @@ int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t ne
  * missing and the disk has room for it twice over. Quiet on failure. */
 void store_reserve_make(struct store *s);
 
-/* A read transaction holding map_lock shared; end it with store_read_end. */
+/* A read transaction holding map_lock shared; end it with store_read_end.
+ * It sees every append whose call returned (the WAL is folded first). */
 int store_read_begin(struct store *s, MDB_txn **txn);
+/* The same without folding: the state LMDB has. */
+int store_read_begin_raw(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
 
 /* --- store.c: records and keys --- */
@@ -142,6 +210,18 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
  * bounded size (start advances as retention would), so deleting a big topic
  * on a full disk needs only a few free pages at a time. */
 int store_purge_partition(struct store *s, uint32_t gpid);
+
+/* --- snapshot.c: power-safe syncs (see the comment there) --- */
+
+/* Before LMDB opens DIR: if the machine went down while the store was open
+ * with sync=interval, puts the last synced snapshot back. 0 or an errno. */
+int store_snapshot_recover(const char *dir);
+/* After LMDB opened: opens DIR/topicfs.snapshot and takes a first checkpoint. */
+int store_snapshot_open(struct store *s);
+/* Makes every committed transaction durable and recoverable; closing marks
+ * the store cleanly closed. Serialized; any thread. */
+int store_snapshot_sync(struct store *s, int closing);
+void store_snapshot_close(struct store *s);
 
 /* --- groups.c --- */
 

@@ -1,0 +1,580 @@
+/* wal.c — the write-ahead log: a write() costs one pwrite(2), LMDB takes appends in groups.
+ *
+ * An LMDB commit writes every B-tree page it touched (six or more 4 KiB pages
+ * for one 100-byte record) and a meta page. With sync=interval an append
+ * instead goes, checked against its topic and with a checksum, to the end of
+ * DIR/topicfs.wal.<0|1> — in the page cache, so it survives a kill of the
+ * daemon at once — and into a queue that a fold thread commits to LMDB, all
+ * that is queued in one transaction (a group commit). Every other use of the
+ * store folds the queue first (store_wal_fold from store_write and
+ * store_read_begin), so whoever looks after a write() returned sees its
+ * records, in the order the writes were made.
+ *
+ * Each entry has a log sequence number (LSN); the fold transaction stores the
+ * last LSN it took in the meta database ("wal_lsn"). At open, the entries
+ * after it that are whole (checksum) and follow each other without a gap are
+ * folded again: what was acknowledged before a crash of the daemon is kept,
+ * once. Each sync (snapshot.c) folds the queue and pins that snapshot, then
+ * switches appends to the other file, truncating it: what it held is in the
+ * previous synced snapshot, which stays durable until this one is. After a
+ * power loss, entries not synced may be torn or gone; replay stops at the
+ * first one missing, so a partition keeps a prefix of what was written.
+ *
+ * With sync=always an append also waits for an fdatasync of the WAL, which
+ * the writers waiting at the same time share (wal_sync_upto). An append of
+ * more than WAL_DIRECT_BYTES commits in a transaction of its own (then a sync
+ * with sync=always), and so does any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
+ * failed: then a full disk fails the write() with ENOSPC, as it should. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+#define WAL_MAGIC 0x314c4157u                   /* "WAL1" */
+#define WAL_ROOM_MIN ((uint64_t)64 << 20)        /* free disk the WAL path needs */
+#define WAL_PENDING_MAX ((size_t)16 << 20)       /* queued bytes before appends fold */
+#define WAL_ROOM_CHECK_MS 200
+#define WAL_FOLD_PAUSE_NS (1000 * 1000)
+/* Appends this big gain nothing from the WAL (their commit is mostly their
+ * own bytes) and would write them twice: they commit directly. */
+#define WAL_DIRECT_BYTES ((size_t)64 << 10)
+#define WAL_NO_KEY UINT32_MAX
+
+struct wal_head {
+	uint32_t magic;
+	uint32_t crc; /* over the head (crc 0) and the payload */
+	uint64_t lsn;
+	uint32_t topic_id;
+	uint32_t n;   /* records */
+	int64_t ts_ms;
+	uint32_t len; /* payload bytes: per record key_len, value_len (u32), key, value */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
+
+struct wal_entry {
+	struct wal_entry *next;
+	size_t size; /* of disk[]: head + payload */
+	unsigned char disk[];
+};
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xEDB88320u & -(c & 1));
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t entry_crc(const unsigned char *disk, size_t size)
+{
+	pthread_once(&crc_once, crc_init);
+	struct wal_head h;
+	memcpy(&h, disk, sizeof(h));
+	h.crc = 0;
+	uint32_t c = ~0u;
+	for (size_t i = 0; i < size; i++) {
+		unsigned char b = i < sizeof(h) ? ((unsigned char *)&h)[i] : disk[i];
+		c = crc_table[(c ^ b) & 0xff] ^ (c >> 8);
+	}
+	return ~c;
+}
+
+static const struct wal_head *head_of(const struct wal_entry *e)
+{
+	return (const struct wal_head *)e->disk;
+}
+
+/* --- folding into LMDB --- */
+
+static int meta_lsn(struct store *s, MDB_txn *txn, uint64_t *lsn)
+{
+	MDB_val k = {7, "wal_lsn"}, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+	*lsn = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc == 0 && d.mv_size == sizeof(*lsn))
+		memcpy(lsn, d.mv_data, sizeof(*lsn));
+	return rc;
+}
+
+/* Appends one entry's records inside txn. */
+static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
+{
+	struct wal_head h;
+	memcpy(&h, e->disk, sizeof(h));
+	struct store_record_in *recs = calloc(h.n ? h.n : 1, sizeof(*recs));
+	if (!recs)
+		return ENOMEM;
+	const unsigned char *p = e->disk + sizeof(h), *end = p + h.len;
+	int rc = 0;
+	for (uint32_t i = 0; i < h.n && rc == 0; i++) {
+		uint32_t kl, vl;
+		if (end - p < 8) {
+			rc = EIO;
+			break;
+		}
+		memcpy(&kl, p, 4);
+		memcpy(&vl, p + 4, 4);
+		p += 8;
+		size_t klen = kl == WAL_NO_KEY ? 0 : kl;
+		if ((size_t)(end - p) < klen || (size_t)(end - p) - klen < vl) {
+			rc = EIO;
+			break;
+		}
+		recs[i] = (struct store_record_in){kl == WAL_NO_KEY ? NULL : p, klen, p + klen, vl};
+		p += klen + vl;
+	}
+	if (rc == 0)
+		rc = store_append_in_txn(s, txn, h.topic_id, recs, h.n, h.ts_ms);
+	free(recs);
+	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
+		/* Its topic was deleted after the write was checked: the records
+		 * went with it. */
+		rc = 0;
+	}
+	return rc;
+}
+
+struct fold_args {
+	struct wal_entry *list;
+};
+
+static int fold_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct fold_args *a = arg;
+	uint64_t last = 0;
+	for (struct wal_entry *e = a->list; e; e = e->next) {
+		int rc = fold_entry(s, txn, e);
+		if (rc)
+			return rc;
+		last = head_of(e)->lsn;
+	}
+	MDB_val k = {7, "wal_lsn"}, d = {sizeof(last), &last};
+	return mdb_put(txn, s->meta, &k, &d, 0);
+}
+
+static size_t list_need(const struct wal_entry *e)
+{
+	size_t need = 1 << 20;
+	for (; e; e = e->next)
+		need += 2 * e->size + 64 * head_of(e)->n;
+	return need;
+}
+
+static void list_free(struct wal_entry *e)
+{
+	while (e) {
+		struct wal_entry *next = e->next;
+		free(e);
+		e = next;
+	}
+}
+
+int store_wal_fold(struct store *s)
+{
+	if (atomic_load(&s->wal_folded) == atomic_load(&s->wal_appended))
+		return 0;
+	if (pthread_mutex_trylock(&s->fold_lock) != 0) {
+		if (s->before_wait)
+			s->before_wait(); /* the fold under way may take a while */
+		pthread_mutex_lock(&s->fold_lock);
+	}
+	pthread_mutex_lock(&s->wal_lock);
+	struct fold_args a = {s->wal_head};
+	struct wal_entry *tail = s->wal_tail;
+	size_t bytes = s->wal_pending;
+	s->wal_head = s->wal_tail = NULL;
+	s->wal_pending = 0;
+	pthread_mutex_unlock(&s->wal_lock);
+	int rc = 0;
+	if (a.list) {
+		uint64_t last = head_of(tail)->lsn;
+		rc = store_write_raw(s, fold_txn, &a, list_need(a.list), "commit the WAL's appends");
+		if (rc == 0) {
+			list_free(a.list);
+			atomic_store(&s->wal_folded, last);
+			atomic_store(&s->wal_direct, 0);
+		} else {
+			/* Keep them, first in line; appends commit directly until a
+			 * fold succeeds (a full disk then fails them with ENOSPC). */
+			pthread_mutex_lock(&s->wal_lock);
+			tail->next = s->wal_head;
+			if (!s->wal_head)
+				s->wal_tail = tail;
+			s->wal_head = a.list;
+			s->wal_pending += bytes;
+			pthread_mutex_unlock(&s->wal_lock);
+			if (!atomic_exchange(&s->wal_direct, 1))
+				fprintf(stderr, "store: %s: cannot commit appended records yet: %s; "
+					"they stay in the WAL\n", s->dir, strerror(rc));
+		}
+	}
+	pthread_mutex_unlock(&s->fold_lock);
+	return rc;
+}
+
+/* Folds what is queued, then lets appends gather for WAL_FOLD_PAUSE_NS: a
+ * wakeup per append would cost more than the fold saves. It sleeps on
+ * wal_cond only while the queue is empty (wal_idle); then the next append
+ * wakes it. */
+static void *fold_loop(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->wal_lock);
+	for (;;) {
+		while (!s->wal_stop && !s->wal_head) {
+			s->wal_idle = 1;
+			pthread_cond_wait(&s->wal_cond, &s->wal_lock);
+			s->wal_idle = 0;
+		}
+		if (s->wal_stop)
+			break;
+		pthread_mutex_unlock(&s->wal_lock);
+		int rc = store_wal_fold(s);
+		/* After a failure (a full disk), try again later. */
+		struct timespec pause = {0, rc ? 100 * 1000000 : WAL_FOLD_PAUSE_NS};
+		nanosleep(&pause, NULL);
+		pthread_mutex_lock(&s->wal_lock);
+	}
+	pthread_mutex_unlock(&s->wal_lock);
+	return NULL;
+}
+
+/* --- appending --- */
+
+/* sync=always: returns once an fdatasync that began after entry lsn was
+ * written has ended. Writers waiting meanwhile share the next one (a group
+ * commit). Both files: a switch may have moved appends to the other one. */
+static int wal_sync_upto(struct store *s, uint64_t lsn)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->wal_sync_lock);
+	while (s->wal_synced < lsn && rc == 0) {
+		if (s->wal_syncing) {
+			pthread_cond_wait(&s->wal_sync_cond, &s->wal_sync_lock);
+			continue;
+		}
+		s->wal_syncing = 1;
+		pthread_mutex_unlock(&s->wal_sync_lock);
+		pthread_mutex_lock(&s->wal_lock);
+		uint64_t upto = s->wal_lsn;
+		pthread_mutex_unlock(&s->wal_lock);
+		if (s->before_wait)
+			s->before_wait();
+		for (int i = 0; i < 2 && rc == 0; i++)
+			if (fdatasync(s->wal_fd[i]))
+				rc = errno;
+		pthread_mutex_lock(&s->wal_sync_lock);
+		s->wal_syncing = 0;
+		if (rc == 0 && upto > s->wal_synced)
+			s->wal_synced = upto;
+		pthread_cond_broadcast(&s->wal_sync_cond);
+	}
+	pthread_mutex_unlock(&s->wal_sync_lock);
+	return rc;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether appends may go through the WAL now. */
+static int wal_usable(struct store *s)
+{
+	if (atomic_load(&s->wal_direct))
+		return 0;
+	int64_t now = mono_ms();
+	if (now - atomic_load(&s->wal_room_at) >= WAL_ROOM_CHECK_MS) {
+		struct statvfs st;
+		int room = fstatvfs(s->lock_fd, &st) == 0 &&
+			   (uint64_t)st.f_bavail * st.f_frsize >= WAL_ROOM_MIN;
+		atomic_store(&s->wal_room, room);
+		atomic_store(&s->wal_room_at, now);
+	}
+	return atomic_load(&s->wal_room);
+}
+
+/* The topic must exist and take every value, as the fold will find it:
+ * store_write holds wal_gate exclusively across fold and change. */
+static int check_topic(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+		       size_t n)
+{
+	MDB_txn *txn;
+	struct store_topic_rec t;
+	int rc = store_read_begin_raw(s, &txn);
+	if (rc)
+		return rc;
+	rc = store_topic_get_rec(s, txn, topic_id, &t);
+	store_read_end(s, txn);
+	if (rc)
+		return store_errno(rc, "append");
+	if (t.partitions < 1 || t.partitions > STORE_PARTITIONS_MAX)
+		return EIO;
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].value_len > (uint64_t)t.max_message_bytes)
+			return EMSGSIZE;
+	return 0;
+}
+
+static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record_in *recs,
+				    size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += 8 + (recs[i].key ? recs[i].key_len : 0) + recs[i].value_len;
+	if (len > UINT32_MAX - sizeof(struct wal_head))
+		return NULL;
+	struct wal_entry *e = malloc(sizeof(*e) + sizeof(struct wal_head) + len);
+	if (!e)
+		return NULL;
+	e->next = NULL;
+	e->size = sizeof(struct wal_head) + len;
+	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
+			     .ts_ms = store_now_ms(), .len = (uint32_t)len};
+	memcpy(e->disk, &h, sizeof(h));
+	unsigned char *p = e->disk + sizeof(h);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t kl = recs[i].key ? (uint32_t)recs[i].key_len : WAL_NO_KEY;
+		uint32_t vl = (uint32_t)recs[i].value_len;
+		memcpy(p, &kl, 4);
+		memcpy(p + 4, &vl, 4);
+		p += 8;
+		if (recs[i].key) {
+			memcpy(p, recs[i].key, recs[i].key_len);
+			p += recs[i].key_len;
+		}
+		if (vl)
+			memcpy(p, recs[i].value, vl);
+		p += vl;
+	}
+	return e;
+}
+
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+{
+	size_t need;
+	int rc = store_append_check(recs, n, &need);
+	if (rc || n == 0)
+		return rc;
+	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
+		return store_append_direct(s, topic_id, recs, n); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, recs, n);
+	if (!e)
+		return ENOMEM;
+	uint64_t lsn = 0;
+	pthread_rwlock_rdlock(&s->wal_gate);
+	rc = check_topic(s, topic_id, recs, n);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->wal_lock);
+		struct wal_head *h = (struct wal_head *)e->disk;
+		h->lsn = s->wal_lsn + 1;
+		h->crc = entry_crc(e->disk, e->size);
+		ssize_t w = pwrite(s->wal_fd[s->wal_cur], e->disk, e->size, (off_t)s->wal_off);
+		if (w != (ssize_t)e->size) {
+			rc = w < 0 ? errno : ENOSPC;
+		} else {
+			s->wal_off += e->size;
+			s->wal_lsn = h->lsn;
+			if (s->wal_tail)
+				s->wal_tail->next = e;
+			else
+				s->wal_head = e;
+			s->wal_tail = e;
+			s->wal_pending += e->size;
+			atomic_store(&s->wal_appended, h->lsn);
+			lsn = h->lsn;
+			if (s->wal_idle)
+				pthread_cond_signal(&s->wal_cond);
+			e = NULL;
+		}
+		pthread_mutex_unlock(&s->wal_lock);
+	}
+	pthread_rwlock_unlock(&s->wal_gate);
+	free(e);
+	if (rc == 0 && s->sync_always)
+		rc = wal_sync_upto(s, lsn);
+	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
+		store_wal_fold(s); /* the fold thread fell behind: wait for it */
+	return rc;
+}
+
+/* --- files, replay, sync --- */
+
+static int wal_path(const char *dir, int i, char *path, size_t size)
+{
+	return snprintf(path, size, "%s/topicfs.wal.%d", dir, i) < (int)size ? 0 : ENAMETOOLONG;
+}
+
+/* Reads file fd's whole entries with lsn > after into *list, lsn order kept
+ * per file; stops at the first damaged one. */
+static void scan_file(int fd, uint64_t after, struct wal_entry **list)
+{
+	off_t at = 0;
+	for (;;) {
+		struct wal_head h;
+		if (pread(fd, &h, sizeof(h), at) != (ssize_t)sizeof(h) || h.magic != WAL_MAGIC)
+			return;
+		struct wal_entry *e = malloc(sizeof(*e) + sizeof(h) + h.len);
+		if (!e)
+			return;
+		e->size = sizeof(h) + h.len;
+		e->next = NULL;
+		if (pread(fd, e->disk, e->size, at) != (ssize_t)e->size ||
+		    entry_crc(e->disk, e->size) != h.crc) {
+			free(e);
+			return;
+		}
+		at += (off_t)e->size;
+		if (h.lsn <= after) {
+			free(e);
+			continue;
+		}
+		/* Insert in lsn order (both files' entries meet here). */
+		struct wal_entry **p = list;
+		while (*p && head_of(*p)->lsn < h.lsn)
+			p = &(*p)->next;
+		if (*p && head_of(*p)->lsn == h.lsn) {
+			free(e);
+			continue;
+		}
+		e->next = *p;
+		*p = e;
+	}
+}
+
+static int truncate_files(struct store *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (ftruncate(s->wal_fd[i], 0) || fsync(s->wal_fd[i]))
+			return errno;
+	s->wal_cur = 0;
+	s->wal_off = 0;
+	return 0;
+}
+
+int store_wal_open(struct store *s)
+{
+	char path[4096];
+	for (int i = 0; i < 2; i++) {
+		int rc = wal_path(s->dir, i, path, sizeof(path));
+		if (rc)
+			return rc;
+		s->wal_fd[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s->wal_fd[i] < 0) {
+			rc = errno;
+			fprintf(stderr, "store: %s: %s\n", path, strerror(rc));
+			return rc;
+		}
+	}
+	MDB_txn *txn;
+	uint64_t folded;
+	int rc = store_read_begin_raw(s, &txn);
+	if (rc)
+		return rc;
+	rc = meta_lsn(s, txn, &folded);
+	store_read_end(s, txn);
+	if (rc)
+		return store_errno(rc, "read the WAL's position");
+
+	struct wal_entry *list = NULL;
+	for (int i = 0; i < 2; i++)
+		scan_file(s->wal_fd[i], folded, &list);
+	/* Only the run that follows the last folded entry without a gap. */
+	uint64_t next = folded + 1, count = 0;
+	struct wal_entry **p = &list;
+	while (*p && head_of(*p)->lsn == next) {
+		p = &(*p)->next;
+		next++;
+		count++;
+	}
+	list_free(*p);
+	*p = NULL;
+	if (list) {
+		struct fold_args a = {list};
+		rc = store_write_raw(s, fold_txn, &a, list_need(list), "replay the WAL");
+		list_free(list);
+		if (rc) {
+			fprintf(stderr, "store: %s: cannot replay the WAL: %s\n", s->dir, strerror(rc));
+			return rc;
+		}
+		fprintf(stderr, "store: %s: %llu write(s) not yet in LMDB when the daemon stopped "
+			"were taken from the WAL\n", s->dir, (unsigned long long)count);
+	}
+	/* Truncated (and synced) before any new entry, so no old one can
+	 * follow a new one. */
+	if ((rc = truncate_files(s)) != 0)
+		return rc;
+	s->wal_lsn = next - 1;
+	s->wal_switch_lsn = s->wal_durable_lsn = 0; /* both files are empty */
+	s->wal_synced = s->wal_lsn;
+	atomic_store(&s->wal_appended, s->wal_lsn);
+	atomic_store(&s->wal_folded, s->wal_lsn);
+	rc = pthread_create(&s->wal_thread, NULL, fold_loop, s);
+	if (rc == 0)
+		s->wal_running = 1;
+	return rc;
+}
+
+uint64_t store_wal_hold(struct store *s)
+{
+	pthread_rwlock_wrlock(&s->wal_gate);
+	store_wal_fold(s);
+	return atomic_load(&s->wal_folded);
+}
+
+void store_wal_release(struct store *s, int pinned)
+{
+	/* The other file may be reused once a durable snapshot holds all it has. */
+	if (pinned && s->wal_fd[0] >= 0 && s->wal_durable_lsn >= s->wal_switch_lsn) {
+		pthread_mutex_lock(&s->wal_lock);
+		int other = s->wal_cur ^ 1;
+		if (ftruncate(s->wal_fd[other], 0) == 0) {
+			s->wal_cur = other;
+			s->wal_off = 0;
+			s->wal_switch_lsn = s->wal_lsn;
+		}
+		pthread_mutex_unlock(&s->wal_lock);
+	}
+	pthread_rwlock_unlock(&s->wal_gate);
+}
+
+void store_wal_durable(struct store *s, uint64_t lsn)
+{
+	s->wal_durable_lsn = lsn;
+}
+
+void store_wal_close(struct store *s)
+{
+	if (s->wal_running) {
+		pthread_mutex_lock(&s->wal_lock);
+		s->wal_stop = 1;
+		pthread_cond_signal(&s->wal_cond);
+		pthread_mutex_unlock(&s->wal_lock);
+		pthread_join(s->wal_thread, NULL);
+		s->wal_running = 0;
+	}
+	store_wal_fold(s);
+	list_free(s->wal_head);
+	s->wal_head = s->wal_tail = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (s->wal_fd[i] >= 0)
+			close(s->wal_fd[i]);
+		s->wal_fd[i] = -1;
+	}
+}
