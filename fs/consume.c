@@ -13,7 +13,9 @@
  * reader got a signal) answers EINTR.
  *
  * Lost wakeups: `seq` counts wakes. A read notes it before trying the store
- * and parks only if no wake came since; a wake after the park finds it. */
+ * and parks only if no wake came since; a wake after the park finds it.
+ * Wakers skip all this while `watched` is 0, so a read or a poll counts
+ * itself there before it looks at the store. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -48,7 +50,8 @@ static struct waiter *waiters; /* lock */
 static struct poller *pollers; /* lock */
 static uint64_t seq;           /* lock: wakes so far */
 static int stopping;           /* lock */
-static atomic_int watched;     /* waiters + pollers, read without the lock by wakers */
+static atomic_int watched;     /* waiters, pollers and reads or polls looking; read
+				* without the lock by wakers */
 static pthread_t thread;
 static int running;
 
@@ -190,29 +193,27 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 		return;
 	}
 	struct waiter *w = NULL;
+	atomic_fetch_add(&watched, 1); /* from here on, appends wake (see the top) */
 	for (;;) {
 		pthread_mutex_lock(&lock);
 		uint64_t before = seq;
 		pthread_mutex_unlock(&lock);
 		if (try_answer(req, f, size, 1)) {
+			atomic_fetch_sub(&watched, 1);
 			free(w);
 			return;
 		}
-		if (nonblock) {
+		if (nonblock || (!w && !(w = malloc(sizeof *w)))) {
+			atomic_fetch_sub(&watched, 1);
+			fuse_reply_err(req, nonblock ? EAGAIN : ENOMEM);
 			free(w);
-			fuse_reply_err(req, EAGAIN);
-			return;
-		}
-		if (!w && !(w = malloc(sizeof *w))) {
-			fuse_reply_err(req, ENOMEM);
 			return;
 		}
 		*w = (struct waiter){NULL, req, f, f->topic_id, f->group_id, size, 0, 1, 0};
 		pthread_mutex_lock(&lock);
 		if (seq == before) {
 			w->next = waiters;
-			waiters = w;
-			atomic_fetch_add(&watched, 1);
+			waiters = w; /* counted in watched since the start */
 			pthread_mutex_unlock(&lock);
 			break;
 		}
@@ -289,7 +290,9 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW) || !f)
 		return 0;
 	/* Checked and registered under the lock, which wakers take after the
-	 * append committed: an append after the check finds the registration. */
+	 * append committed: an append after the check finds the registration.
+	 * Counted first, so that no waker skips the lock meanwhile. */
+	atomic_fetch_add(&watched, 1);
 	pthread_mutex_lock(&lock);
 	pthread_mutex_lock(&f->lock);
 	int ready = f->rest != NULL;
@@ -303,6 +306,7 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		atomic_fetch_add(&watched, 1);
 	}
 	pthread_mutex_unlock(&lock);
+	atomic_fetch_sub(&watched, 1);
 	if (old)
 		fuse_pollhandle_destroy(old->ph);
 	free(old);

@@ -458,6 +458,23 @@ def test_follow_blocks_until_records_arrive(mnt):
         os.close(fd)
 
 
+def test_a_follow_read_racing_an_append_never_misses_it(mnt):
+    g = group(mnt)
+    fd = os.open(os.path.join(g, "follow"), os.O_RDONLY)
+    wfd = os.open(mnt.p("t", "produce"), os.O_WRONLY | os.O_APPEND)
+    try:
+        for i in range(100):
+            got = []
+            t = threading.Thread(target=lambda: got.append(os.read(fd, 4096)))
+            t.start()
+            os.write(wfd, b"r%d\n" % i)  # before, while or after the read parks
+            t.join(5)
+            assert got == [b"r%d\n" % i], f"round {i}: the read missed the append"
+    finally:
+        os.close(wfd)
+        os.close(fd)
+
+
 def test_follow_with_o_nonblock_gives_eagain(mnt):
     g = group(mnt)
     fd = os.open(os.path.join(g, "follow"), os.O_RDONLY | os.O_NONBLOCK)
