@@ -122,11 +122,12 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(STORE_SRC) fs/produce.c fs/numbers.c fs/reset.c \
-		$(wildcard store/*.h fs/*.h) fuzz/ubsan-ignore.txt
+FUZZ_FS_SRC  := fs/produce.c fs/numbers.c fs/logging.c fs/reset.c
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(STORE_SRC) $(FUZZ_FS_SRC) $(wildcard store/*.h fs/*.h) \
+		fuzz/ubsan-ignore.txt
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) -Istore -Ifs $(PKG_CFLAGS) -o $@ \
-		$< $(STORE_SRC) fs/produce.c fs/numbers.c fs/reset.c $(PKG_LIBS) -lpthread
+		$< $(STORE_SRC) $(FUZZ_FS_SRC) $(PKG_LIBS) -lpthread
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 

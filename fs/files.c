@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "groups.h"
 #include "handles.h"
@@ -20,7 +21,7 @@
 
 static int is_write_only(enum tfs_kind k)
 {
-	return k == TFS_PRODUCE || k == TFS_KEY;
+	return k == TFS_PRODUCE || k == TFS_KEY || k == TFS_PART_PRODUCE;
 }
 
 static int is_read_only(enum tfs_kind k)
@@ -33,6 +34,7 @@ static const char *kind_name(enum tfs_kind k)
 	switch (k) {
 	case TFS_PRODUCE: return "produce";
 	case TFS_KEY: return "keys/<key>";
+	case TFS_PART_PRODUCE: return "partition-<N>/produce";
 	case TFS_LOG: return "log";
 	case TFS_START: return "start";
 	case TFS_END: return "end";
@@ -46,7 +48,7 @@ static const char *kind_name(enum tfs_kind k)
 struct open_file {
 	struct tfs_handle_link link; /* first: the registry hands links back */
 	uint32_t topic_id;
-	struct tfs_producer *producer; /* produce, keys/<key> */
+	struct tfs_producer *producer; /* produce, keys/<key>, partition-<N>/produce */
 	struct tfs_logview *view;      /* log */
 	/* start, end, config/<name>: the text a read at offset 0 made. Reads
 	 * further on are served from it, as sysfs does, so a value that changes
@@ -81,6 +83,39 @@ static int file_open(struct fuse_file_info *fi, uint32_t topic_id, int text,
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
 	return 0;
+}
+
+/* With framing=writes, the longest write() taken as one record. The kernel
+ * cuts a write() into requests of at most max_write bytes and 256 pages of
+ * the caller's buffer, so one that starts inside a page carries up to a page
+ * less: every write() up to this size arrives whole, and every longer one
+ * has a first request over it, refused before anything of it is stored. */
+static size_t write_record_max(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	return TFS_STREAM_BLKSIZE - (size_t)(page > 0 && page < TFS_STREAM_BLKSIZE ? page : 4096);
+}
+
+/* Opens produce, partition-<N>/produce or (key not NULL) keys/<key>. */
+static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, const char *key)
+{
+	struct tfs_producer_args a = {.topic_id = n->id,
+				      .partition = -1,
+				      .key = key,
+				      .key_len = key ? strlen(key) : 0,
+				      .write_max = write_record_max()};
+	struct store_partition part;
+	struct tfs_producer *p;
+	int err;
+	if (n->kind == TFS_PART_PRODUCE) {
+		if ((err = store_partition_get(tfs.store, n->id, &part)) != 0)
+			return err;
+		a.topic_id = part.topic_id;
+		a.partition = part.index;
+	}
+	if ((err = tfs_producer_open(&p, tfs.store, &a)) != 0)
+		return err;
+	return file_open(fi, a.topic_id, 0, p, NULL);
 }
 
 struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
@@ -199,7 +234,8 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	switch (n.kind) {
 	case TFS_PRODUCE:
-		if ((err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, NULL, 0), NULL))) {
+	case TFS_PART_PRODUCE:
+		if ((err = open_producer(fi, &n, NULL))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -242,8 +278,14 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct tfs_node n;
 	struct fuse_entry_param e;
 	if (tfs_ino_parse(parent, &n) || n.kind != TFS_KEYS) {
-		tfs_log(LOG_INFO, "create '%s': files cannot be created here (EACCES)", name);
-		fuse_reply_err(req, EACCES);
+		/* The kernel asks to create a name it found missing: in a directory
+		 * of a topic removed meanwhile, that is because the directory is gone. */
+		struct stat st;
+		int err = tfs_tree_stat(parent, &st) == ENOENT ? ENOENT : EACCES;
+		tfs_log(LOG_INFO, "create '%s': %s (%s)", name,
+			err == ENOENT ? "its directory no longer exists" : "files cannot be created here",
+			err == ENOENT ? "ENOENT" : "EACCES");
+		fuse_reply_err(req, err);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_WRONLY) {
@@ -259,8 +301,7 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, name, strlen(name)),
-				NULL);
+		err = open_producer(fi, &n, name);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -385,18 +426,34 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		return;
 	}
 	if (!err && is_write_only(n.kind)) {
-		err = tfs_producer_write(file_of(fi)->producer, buf, size);
+		struct open_file *f = file_of(fi);
+		err = tfs_producer_write(f->producer, buf, size);
 		if (!err)
-			tfs_poll_wake_topic(n.id);
+			tfs_poll_wake_topic(f->topic_id);
 		if (!err)
-			tfs_groups_wake_topic(n.id); /* groups: onto the store's hook at merge */
-		if (err == EMSGSIZE)
+			tfs_groups_wake_topic(f->topic_id); /* groups: onto the store's hook at merge */
+		if (err == EMSGSIZE && f->producer->framing == STORE_FRAMING_WRITES)
+			tfs_log(LOG_INFO,
+				"write of %zu bytes to topic id %u refused: with framing=writes a "
+				"write is one record, at most max.message.bytes and %zu bytes "
+				"(EMSGSIZE); nothing of it was stored",
+				size, f->topic_id, write_record_max());
+		else if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
 				"(EMSGSIZE); nothing of the write was stored",
-				n.id);
+				f->topic_id);
+		else if (err == ENOBUFS)
+			tfs_log(LOG_WARNING,
+				"write to topic id %u refused: partial lines held for open files "
+				"would exceed %zu MiB in all (%zu MiB held now) (ENOBUFS); nothing "
+				"of the write was stored",
+				f->topic_id, TFS_HELD_TOTAL_MAX >> 20, tfs_producer_held_total() >> 20);
+		else if (err == ENOENT || err == EINVAL) /* the topic went, a key too long: the user's */
+			tfs_log(LOG_INFO, "write to topic id %u refused: %s", f->topic_id, strerror(err));
 		else if (err)
-			tfs_log(LOG_ERR, "write to topic id %u failed: %s", n.id, strerror(err));
+			tfs_log(LOG_ERR, "write to topic id %u failed: %s", f->topic_id,
+				strerror(err));
 	} else if (!err && n.kind == TFS_CONFIG) {
 		/* sysfs-style: each write() carries the whole new value. */
 		err = store_topic_configure(tfs.store, n.id, n.sub, buf, size);
@@ -426,12 +483,12 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(file_of(fi)->producer);
 		if (!err)
-			tfs_poll_wake_topic(n.id);
+			tfs_poll_wake_topic(file_of(fi)->topic_id);
 		if (!err)
-			tfs_groups_wake_topic(n.id); /* groups: onto the store's hook at merge */
+			tfs_groups_wake_topic(file_of(fi)->topic_id); /* groups: onto the store's hook at merge */
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
-				n.id, strerror(err));
+				file_of(fi)->topic_id, strerror(err));
 	}
 	fuse_reply_err(req, err);
 }
@@ -460,4 +517,20 @@ void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 	(void)fi;
 	/* Whatever was committed becomes durable; that covers this file's records. */
 	fuse_reply_err(req, store_sync(tfs.store));
+}
+
+/* fallocate(2) has nothing to reserve in a log, and on produce glibc's
+ * posix_fallocate() would turn EOPNOTSUPP (or ENOSYS, which the kernel makes
+ * it) into writing a NUL every 4 KiB: records. ENODEV, posix_fallocate's
+ * "not a regular file", is passed on by glibc as it is. */
+void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi)
+{
+	(void)mode;
+	(void)offset;
+	(void)length;
+	(void)fi;
+	tfs_log(LOG_INFO, "fallocate on inode %#" PRIx64 " refused: nothing to allocate (ENODEV)",
+		(uint64_t)ino);
+	fuse_reply_err(req, ENODEV);
 }

@@ -4,9 +4,21 @@
  *   offset-<n> files: bit 63 = 1 | gpid (23 bits) | low 40 bits of n
  *   everything else:  bit 63 = 0 | kind (7 bits) | id (32 bits) | sub (24 bits)
  * where id is the topic id (topic-level nodes), the gpid (partition-level
- * nodes) or the group id (nodes in consumers/<group>/). Topic ids, gpids and
- * group ids are never reused, so a number always names the same node, across
- * remounts too. The root is kind 0, id 0, sub 1 = FUSE_ROOT_ID.
+ * nodes) or the group id (nodes in consumers/<group>/). The root is kind 0,
+ * id 0, sub 1 = FUSE_ROOT_ID.
+ *
+ * Topic ids are never reused (32 bits: four billion topics made), so a
+ * topic-level number always names the same node, across remounts too. Gpids
+ * are reused: the 23 bits would otherwise run out after 2^23 partitions ever
+ * made, which one user's mkdir/rmdir loop reaches in seconds. A reused gpid
+ * makes the old partition's numbers name the new partition, so it is reused
+ * only once the kernel holds none of them: every entry reply counts a lookup
+ * of its gpid, every FORGET gives them back (pins.c), and the store skips
+ * gpids still counted (store_set_gpid_busy_hook). An open file, a working
+ * directory or a cached dentry in a deleted topic holds its inode, so its
+ * number never reaches a new partition's records; the kernel forgets it
+ * only once nothing uses it. After a remount the kernel holds nothing, so
+ * every free gpid may be reused. Group ids, like topic ids, are never reused.
  * 40 bits of offset suffice: two offsets alias only if both are retained
  * while 2^40 records apart, and tfs_offset_widen() recovers the full offset
  * from the partition's retained window.

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+/* A kind's value is part of its nodes' inode numbers, which must not change
+ * across versions: new kinds go at the end. */
 enum tfs_kind {
 	TFS_ROOT,
 	TFS_TOPIC,      /* <topic>/ */
@@ -17,6 +19,7 @@ enum tfs_kind {
 	TFS_START,      /* partition-<N>/start */
 	TFS_END,        /* partition-<N>/end */
 	TFS_OFFSET,     /* partition-<N>/offset-<n> */
+	TFS_PART_PRODUCE, /* partition-<N>/produce */
 	/* Consumer groups (fs/groups.c): id is the topic id for consumers/, the
 	 * group id (global, never reused) for the rest; sub the partition. */
 	TFS_CONSUMERS,  /* <topic>/consumers/ */

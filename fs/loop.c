@@ -16,9 +16,10 @@
  *
  * Order: closing produce costs no FLUSH round trip (every open sets
  * noflush), so a writer's held partial line is committed on RELEASE, which the
- * kernel queues before close() returns. A RELEASE never gives up `rx`, so
- * whatever is read after it — a reader's lookup, the next writer's write —
- * sees that record. */
+ * kernel queues before close() returns (as a background request: on_init in
+ * main.c makes room for all of them, or the kernel would hold back all but 12
+ * behind later requests). A RELEASE never gives up `rx`, so whatever is read
+ * after it — a reader's lookup, the next writer's write — sees that record. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -120,6 +121,15 @@ static int is_release(const struct fuse_buf *buf, int size)
 	       h->opcode == FUSE_RELEASE;
 }
 
+/* Who sent the request, for the per-user limit on log lines; -1 if unknown. */
+static int64_t request_uid(const struct fuse_buf *buf, int size)
+{
+	const struct fuse_in_header *h = buf->mem;
+	if ((buf->flags & FUSE_BUF_IS_FD) || (size_t)size < sizeof *h)
+		return -1;
+	return h->uid;
+}
+
 static void *worker(void *arg)
 {
 	struct loop *l = arg;
@@ -142,7 +152,9 @@ static void *worker(void *arg)
 		}
 		int ordered = is_release(&buf, res);
 		holding = ordered ? NULL : l;
+		tfs_log_request(request_uid(&buf, res));
 		fuse_session_process_buf(l->se, &buf);
+		tfs_log_request(-1);
 		/* Still ours unless the handler waited (see tfs_loop_before_wait). */
 		locked = ordered || holding == l;
 		holding = NULL;

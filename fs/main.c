@@ -15,9 +15,18 @@
 #include "logpoll.h"
 #include "loop.h"
 #include "options.h"
+#include "pins.h"
 #include "tfs.h"
 
 struct tfs tfs;
+
+#define TFS_MAX_BACKGROUND 65535u
+
+/* The store's messages join the daemon's own (stderr with -f, syslog otherwise). */
+static void store_message(int level, const char *msg)
+{
+	tfs_log(level, "store: %s", msg);
+}
 
 static void on_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -28,12 +37,21 @@ static void on_init(void *userdata, struct fuse_conn_info *conn)
 	/* A listing of a million offsets must not cost a million lookups. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* RELEASE is a background request, and the kernel keeps all but
+	 * max_background of those (12 by default) queued behind requests made
+	 * later: the 13th close's held line would become a record after a read
+	 * that came after it. With room for every close in flight, each RELEASE
+	 * reaches us before anything asked after its close (see loop.c). The
+	 * kernel caps it (65535; for mounts by users, fuse's max_user_bgreq). */
+	conn->max_background = TFS_MAX_BACKGROUND;
 	tfs_log_reply_init(conn);
 }
 
 const struct fuse_lowlevel_ops tfs_ops = {
 	.init = on_init,
 	.lookup = tfs_tree_lookup,
+	.forget = tfs_forget,
+	.forget_multi = tfs_forget_multi,
 	.getattr = tfs_tree_getattr,
 	.setattr = tfs_tree_setattr,
 	.readdir = tfs_tree_readdir,
@@ -47,6 +65,7 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.flush = tfs_flush,
 	.release = tfs_release,
 	.fsync = tfs_fsync,
+	.fallocate = tfs_fallocate,
 	.poll = tfs_poll,
 	.getxattr = tfs_getxattr,
 	.listxattr = tfs_listxattr,
@@ -141,6 +160,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	tfs_log_set_debug(tfs.opt.debug);
+	store_set_log_hook(store_message);
 	tfs.uid = getuid();
 	tfs.gid = getgid();
 	tfs.mounted_ms = store_now_ms();
@@ -168,6 +188,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
+	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	tfs.se = se;
 	if (!se)
@@ -193,6 +214,7 @@ int main(int argc, char *argv[])
 	}
 	/* After daemon_ready: in the background this goes to syslog with the rest. */
 	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
+	tfs_options_log(&tfs.opt);
 
 	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */

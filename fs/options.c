@@ -6,8 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "logging.h"
 #include "options.h"
+
+#define TFS_CHECK_INTERVAL_MAX 86400000LL /* a day */
+#define TFS_MAP_SIZE_MIN (1LL << 20)
+#define TFS_MAP_SIZE_MAX (1LL << 46) /* far below the address space, above any disk here */
 
 /* Raw strings from -o; validated by the same parser as config/<name> files. */
 struct raw_options {
@@ -18,7 +24,15 @@ struct raw_options {
 	char *spin;
 };
 
-enum { KEY_FOREGROUND, KEY_DEBUG, KEY_HELP, KEY_VERSION };
+enum {
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
+	KEY_NO_DEFAULT_PERMISSIONS,
+};
 
 #define OPT(t, field) {t, offsetof(struct raw_options, field), 0}
 static const struct fuse_opt spec[] = {
@@ -27,6 +41,7 @@ static const struct fuse_opt spec[] = {
 	OPT("retention.bytes=%s", cfg[STORE_CFG_RETENTION_BYTES]),
 	OPT("max.message.bytes=%s", cfg[STORE_CFG_MAX_MESSAGE_BYTES]),
 	OPT("key.separator=%s", cfg[STORE_CFG_KEY_SEPARATOR]),
+	OPT("framing=%s", cfg[STORE_CFG_FRAMING]),
 	OPT("sync=%s", sync),
 	OPT("retention.check.interval.ms=%s", check_interval),
 	OPT("map.size=%s", map_size),
@@ -38,6 +53,10 @@ static const struct fuse_opt spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("no_default_permissions", KEY_NO_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END};
 
 /* raw comes first: the option table's offsets are relative to it. */
@@ -76,6 +95,15 @@ static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_VERSION:
 		st->o->show_version = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		st->o->allow_other = 1;
+		return 1; /* FUSE's */
+	case KEY_DEFAULT_PERMISSIONS:
+		st->o->default_permissions = 1;
+		return 1;
+	case KEY_NO_DEFAULT_PERMISSIONS:
+		st->o->no_default_permissions = 1;
+		return 0; /* ours: FUSE has no such option */
 	default:
 		return 1;
 	}
@@ -91,6 +119,19 @@ static int parse_int(const char *s, long long min, long long max, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* Whether the absolute path dir is mnt, or under it, once mnt is resolved. */
+static int is_inside(const char *dir, const char *mnt)
+{
+	char *m = realpath(mnt, NULL);
+	if (!m)
+		return 0; /* the mount itself fails then, and says why */
+	size_t n = strlen(m);
+	int inside = strcmp(m, "/") == 0 ||
+		     (strncmp(dir, m, n) == 0 && (dir[n] == '\0' || dir[n] == '/'));
+	free(m);
+	return inside;
 }
 
 int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
@@ -130,12 +171,19 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 		}
 	}
 	if (raw->check_interval &&
-	    parse_int(raw->check_interval, 1, LLONG_MAX, &o->retention_check_ms)) {
-		fprintf(stderr, "topicfs: retention.check.interval.ms must be a positive number\n");
+	    parse_int(raw->check_interval, 1, TFS_CHECK_INTERVAL_MAX, &o->retention_check_ms)) {
+		fprintf(stderr,
+			"topicfs: retention.check.interval.ms must be a number of milliseconds "
+			"from 1 to %lld (a day), not '%s'\n",
+			(long long)TFS_CHECK_INTERVAL_MAX, raw->check_interval);
 		goto out;
 	}
-	if (raw->map_size && parse_int(raw->map_size, 1, LLONG_MAX, &o->map_size)) {
-		fprintf(stderr, "topicfs: map.size must be a positive number of bytes\n");
+	if (raw->map_size &&
+	    parse_int(raw->map_size, TFS_MAP_SIZE_MIN, TFS_MAP_SIZE_MAX, &o->map_size)) {
+		fprintf(stderr,
+			"topicfs: map.size must be a number of bytes from %lld (1 MiB) to %lld "
+			"(64 TiB), not '%s'\n",
+			(long long)TFS_MAP_SIZE_MIN, (long long)TFS_MAP_SIZE_MAX, raw->map_size);
 		goto out;
 	}
 	if (raw->spin && parse_int(raw->spin, 0, TFS_SPIN_US_MAX, &o->spin_us)) {
@@ -147,8 +195,30 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 		fprintf(stderr, "topicfs: need DATA_DIR and MOUNTPOINT (see topicfs --help)\n");
 		goto out;
 	}
+	if (o->default_permissions && o->no_default_permissions) {
+		fprintf(stderr, "topicfs: default_permissions and no_default_permissions contradict "
+				"each other\n");
+		goto out;
+	}
+	/* A mount other users may enter checks their permissions, unless the
+	 * admin says otherwise in so many words (see tfs_options_log). */
+	if (o->allow_other && !o->default_permissions && !o->no_default_permissions) {
+		if (fuse_opt_add_arg(args, "-odefault_permissions") != 0)
+			goto out;
+		o->default_permissions = 1;
+	}
+	struct stat mst;
+	if (stat(o->mountpoint, &mst) != 0) {
+		fprintf(stderr, "topicfs: mount point %s: %s\n", o->mountpoint, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(mst.st_mode)) {
+		fprintf(stderr, "topicfs: mount point %s is not a directory\n", o->mountpoint);
+		goto out;
+	}
 	/* The daemon changes directory to /: keep the data directory absolute. */
-	if (mkdir(o->data_dir, 0755) != 0 && errno != EEXIST) {
+	int made = mkdir(o->data_dir, 0700) == 0;
+	if (!made && errno != EEXIST) {
 		fprintf(stderr, "topicfs: cannot create data directory %s: %s\n", o->data_dir,
 			strerror(errno));
 		goto out;
@@ -160,6 +230,15 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 	}
 	free(o->data_dir);
 	o->data_dir = abs;
+	if (is_inside(o->data_dir, o->mountpoint)) {
+		fprintf(stderr,
+			"topicfs: data directory %s is inside the mount point %s: the daemon would "
+			"wait on its own mount; keep the data elsewhere\n",
+			o->data_dir, o->mountpoint);
+		if (made)
+			rmdir(o->data_dir);
+		goto out;
+	}
 	rc = 0;
 out:
 	for (int k = 0; k < STORE_CFG_COUNT; k++)
@@ -187,12 +266,28 @@ void tfs_options_usage(const char *prog)
 	       "  -o retention.bytes=N             keep this many log bytes per partition, -1 all (-1)\n"
 	       "  -o max.message.bytes=N           largest record value (1048576)\n"
 	       "  -o key.separator=S               split each line into key S value (none)\n"
+	       "  -o framing=lines|writes          a record per line, or per write() (lines)\n"
 	       "  -o retention.check.interval.ms=MS  how often retention runs (5000)\n"
 	       "  -o sync=interval|always          fsync once a second, or every commit (interval)\n"
 	       "  -o spin=US                       poll up to US microseconds for the next request\n"
 	       "                                   while requests come back to back; 0: never (%d)\n"
-	       "  -o allow_other,default_permissions and other FUSE options\n",
+	       "  -o allow_other                   let other users in; implies default_permissions:\n"
+	       "                                   topics' owners and modes are enforced\n"
+	       "  -o no_default_permissions        with allow_other: let every user do anything\n"
+	       "  -o ro and other FUSE options\n",
 	       prog, TFS_SPIN_US_DEFAULT);
+}
+
+void tfs_options_log(const struct tfs_options *o)
+{
+	if (!o->allow_other)
+		tfs_log(LOG_INFO, "only uid %u may use the mount (no allow_other)", (unsigned)getuid());
+	else if (o->default_permissions)
+		tfs_log(LOG_INFO, "allow_other: every user may enter; topics' owners and modes are "
+				  "enforced (default_permissions)");
+	else
+		tfs_log(LOG_WARNING, "allow_other,no_default_permissions: every user may read, write, "
+				     "configure and remove every topic");
 }
 
 void tfs_options_free(struct tfs_options *o)

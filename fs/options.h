@@ -8,6 +8,9 @@
  * 0, or -1 after printing why to stderr. */
 int tfs_options_parse(struct fuse_args *args, struct tfs_options *o);
 void tfs_options_usage(const char *prog);
+/* Logs what the options leave in force that an admin must know: who may use
+ * the mount, and whether permissions are checked. */
+void tfs_options_log(const struct tfs_options *o);
 void tfs_options_free(struct tfs_options *o);
 
 #endif

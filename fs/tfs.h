@@ -33,6 +33,9 @@ struct tfs_options {
 	int debug;
 	int show_help;
 	int show_version;
+	int allow_other;              /* allow_other (or allow_root): other users may enter */
+	int default_permissions;      /* the kernel checks modes (given, or implied by allow_other) */
+	int no_default_permissions;   /* the admin's explicit opt-out of that */
 	enum tfs_sync sync;
 	int64_t retention_check_ms;   /* retention.check.interval.ms */
 	int64_t spin_us;              /* spin=: how long to poll for the next request */
@@ -77,6 +80,8 @@ void tfs_files_close_all(void);
 /* The log view of an open log file, else NULL. */
 struct tfs_logview *tfs_file_view(struct fuse_file_info *fi);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi);
 void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);
 

@@ -11,6 +11,7 @@
 #include "logpoll.h"
 #include "logging.h"
 #include "numbers.h"
+#include "pins.h"
 #include "record_cache.h"
 #include "tfs.h"
 
@@ -102,7 +103,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		return err;
 	}
 	int partition_level = n.kind == TFS_PARTITION || n.kind == TFS_LOG || n.kind == TFS_START ||
-			      n.kind == TFS_END || n.kind == TFS_OFFSET;
+			      n.kind == TFS_END || n.kind == TFS_OFFSET || n.kind == TFS_PART_PRODUCE;
 	if (partition_level && (err = store_partition_get(tfs.store, n.id, &p)) != 0)
 		return err;
 	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
@@ -130,6 +131,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	}
 	case TFS_PRODUCE:
 	case TFS_KEY:
+	case TFS_PART_PRODUCE:
 		fill(st, ino, S_IFREG | wr, 1, 0, t.created_ms);
 		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
@@ -167,8 +169,12 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof e);
+	/* Pinned before the stat that finds the node: from then on its gpid is
+	 * not given to a new partition until the kernel forgets it (pins.c). */
+	tfs_pins_hold(ino);
 	int err = tfs_tree_stat(ino, &e.attr);
 	if (err) {
+		tfs_pins_release(ino, 1);
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -176,7 +182,8 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double
 	e.generation = 1;
 	e.entry_timeout = entry_ttl;
 	e.attr_timeout = attr_ttl;
-	fuse_reply_entry(req, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		tfs_pins_release(ino, 1); /* interrupted: the kernel did not take it */
 }
 
 /* "partition-3" -> 3; -1 when name is not that shape (canonical decimal only). */
@@ -242,6 +249,11 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	case TFS_PARTITION:
 		if (strcmp(name, "log") == 0) {
 			reply_entry(req, tfs_ino_make(TFS_LOG, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
+		if (strcmp(name, "produce") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_PART_PRODUCE, n.id, 0), TTL_STATIC,
+				    TTL_STATIC);
 			return;
 		}
 		if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {
@@ -328,7 +340,7 @@ void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		return;
 	}
 	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG ||
-		       n.kind == TFS_GROUP_PART;
+		       n.kind == TFS_PART_PRODUCE || n.kind == TFS_GROUP_PART;
 	int owner_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	if (owner_change && n.kind == TFS_TOPIC) {
 		int err = set_topic_owner(req, n.id, attr, to_set);
@@ -405,8 +417,9 @@ static const struct fixed_entry plain_dir_entries[] = {
 	{".", TFS_KEYS, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}};
 static const struct fixed_entry partition_entries[] = {
 	{".", TFS_PARTITION, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}, {"log", TFS_LOG, S_IFREG},
-	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}};
+	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}, {"produce", TFS_PART_PRODUCE, S_IFREG}};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define PARTITION_FIXED ((off_t)COUNT(partition_entries))
 
 static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 {
@@ -465,18 +478,20 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 		return 0;
 	case TFS_PARTITION: {
 		/* Offsets are contiguous in [start, end): listing them needs no record,
-		 * and offset n's cookie is n + 6, so a listing streams in O(1) memory. */
+		 * and offset n's cookie is n + PARTITION_FIXED + 1, so a listing streams
+		 * in O(1) memory. */
 		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
 			return err;
 		if (!dir_add_fixed(d, partition_entries, COUNT(partition_entries), off, n.id, ino,
 				   tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
 			return 0;
-		uint64_t o = off >= 6 ? (uint64_t)off - 5 : 0;
+		uint64_t o = off > PARTITION_FIXED ? (uint64_t)(off - PARTITION_FIXED) : 0;
 		if (o < p.start_offset)
 			o = p.start_offset;
 		for (; o < p.end_offset; o++) {
 			snprintf(name, sizeof name, "offset-%" PRIu64, o);
-			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + 6))
+			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG,
+				     (off_t)o + PARTITION_FIXED + 1))
 				return 0;
 		}
 		return 0;

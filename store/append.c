@@ -10,6 +10,7 @@ struct append_args {
 	uint32_t topic_id;
 	const struct store_record_in *recs;
 	size_t n;
+	int64_t fixed;  /* -1: route each record; else the partition all go to */
 	uint32_t *part; /* [n] partition of each record */
 	size_t *order;  /* [n] record indexes grouped by partition, in input order */
 	size_t *first;  /* [STORE_PARTITIONS_MAX + 1] start of each group in order */
@@ -90,9 +91,13 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	/* Route, then group by partition keeping input order (a counting sort). */
 	uint64_t cursor = t.rr_cursor;
 	memset(a->first, 0, (t.partitions + 1) * sizeof(*a->first));
+	if (a->fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct store_record_in *r = &a->recs[i];
-		if (r->key)
+		if (a->fixed >= 0)
+			a->part[i] = (uint32_t)a->fixed; /* named by the producer: keys do not route */
+		else if (r->key)
 			a->part[i] = store_partition_for_key(r->key, r->key_len, t.partitions);
 		else if (t.partitions > 1)
 			a->part[i] = (uint32_t)(cursor++ % t.partitions);
@@ -141,10 +146,11 @@ int store_append_check(const struct store_record_in *recs, size_t n, size_t *nee
 }
 
 /* Runs the append in txn (no commit); fn is append_txn or a caller's wrapper. */
-static int with_args(uint32_t topic_id, const struct store_record_in *recs, size_t n, int64_t now,
-		     int (*fn)(struct append_args *a, void *ctx), void *ctx)
+static int with_args(uint32_t topic_id, int64_t fixed, const struct store_record_in *recs,
+		     size_t n, int64_t now, int (*fn)(struct append_args *a, void *ctx), void *ctx)
 {
-	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .now = now};
+	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .fixed = fixed,
+				.now = now};
 	a.part = malloc(n * sizeof(*a.part));
 	a.order = malloc(n * sizeof(*a.order));
 	a.first = malloc((STORE_PARTITIONS_MAX + 1) * sizeof(*a.first));
@@ -168,13 +174,13 @@ static int run_in_txn(struct append_args *a, void *ctx)
 	return append_txn(t->s, t->txn, a);
 }
 
-int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
 			const struct store_record_in *recs, size_t n, int64_t now)
 {
 	if (n == 0)
 		return 0;
 	struct in_txn t = {s, txn};
-	return with_args(topic_id, recs, n, now, run_in_txn, &t);
+	return with_args(topic_id, fixed, recs, n, now, run_in_txn, &t);
 }
 
 struct direct {
@@ -188,12 +194,12 @@ static int run_direct(struct append_args *a, void *ctx)
 	return store_write(d->s, append_txn, a, d->need, "append");
 }
 
-int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n)
+int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n)
 {
 	struct direct d = {s, 0};
 	int rc = store_append_check(recs, n, &d.need);
 	if (rc || n == 0)
 		return rc;
-	return with_args(topic_id, recs, n, store_now_ms(), run_direct, &d);
+	return with_args(topic_id, fixed, recs, n, store_now_ms(), run_direct, &d);
 }

@@ -14,17 +14,17 @@ int store_errno(int rc, const char *what)
 		return ENOENT;
 	case MDB_MAP_FULL:
 		/* Normally absorbed by growing the map; here growing failed. */
-		fprintf(stderr, "store: %s: %s\n", what, mdb_strerror(rc));
+		store_log(STORE_LOG_ERR, "%s: %s", what, mdb_strerror(rc));
 		return ENOSPC;
 	default:
-		fprintf(stderr, "store: %s: %s\n", what, mdb_strerror(rc));
+		store_log(STORE_LOG_ERR, "%s: %s", what, mdb_strerror(rc));
 		return EIO;
 	}
 }
 
 int store_corrupt(const char *what, uint32_t gpid)
 {
-	fprintf(stderr, "store: %s: partition gpid %u: stored data is inconsistent\n", what, gpid);
+	store_log(STORE_LOG_ERR, "%s: partition gpid %u: stored data is inconsistent", what, gpid);
 	return EIO;
 }
 
@@ -43,6 +43,6 @@ int store_commit_errno(struct store *s, int rc, size_t need, const char *what)
 			rc = ENOSPC;
 	}
 	if (rc == ENOSPC)
-		fprintf(stderr, "store: %s: the data directory's disk is full\n", what);
+		store_log(STORE_LOG_ERR, "%s: the data directory's disk is full", what);
 	return store_errno(rc, what);
 }

@@ -206,18 +206,18 @@ int store_snapshot_recover(const char *dir)
 	} else if (rc == 0 && !(h.flags & SNAP_CLEAN) &&
 		   strncmp(h.boot_id, boot, sizeof(boot)) != 0) {
 		if (!is_meta_page(page, h.psize, h.txnid)) {
-			fprintf(stderr, "store: %s: the saved snapshot is not an LMDB meta page\n", path);
+			store_log(STORE_LOG_ERR, "%s: the saved snapshot is not an LMDB meta page", path);
 			rc = EIO;
 		} else {
 			rc = restore_meta(dir, page, h.psize);
 			if (rc)
-				fprintf(stderr, "store: %s: cannot restore the last synced snapshot: %s\n",
+				store_log(STORE_LOG_ERR, "%s: cannot restore the last synced snapshot: %s",
 					dir, strerror(rc));
 			else
-				fprintf(stderr,
-					"store: %s: the machine went down while the store was open: "
-					"back to the last synced snapshot (transaction %llu); "
-					"what was written after that sync is gone\n",
+				store_log(STORE_LOG_WARNING,
+					  "%s: the machine went down while the store was open: "
+					  "back to the last synced snapshot (transaction %llu); "
+					  "what was written after that sync is gone",
 					dir, (unsigned long long)h.txnid);
 		}
 	}
@@ -234,7 +234,7 @@ int store_snapshot_open(struct store *s)
 	s->snap_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->snap_fd < 0) {
 		rc = errno;
-		fprintf(stderr, "store: %s: %s\n", path, strerror(rc));
+		store_log(STORE_LOG_ERR, "%s: %s", path, strerror(rc));
 		return rc;
 	}
 	struct snap_head h;

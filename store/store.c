@@ -14,7 +14,7 @@
 
 #include "store_int.h"
 
-_Static_assert(sizeof(struct store_topic_rec) == 344, "topic record has implicit padding");
+_Static_assert(sizeof(struct store_topic_rec) == 352, "topic record has implicit padding");
 _Static_assert(offsetof(struct store_topic_rec, uid) == 328, "version 1 topic records are 328 bytes");
 _Static_assert(sizeof(struct store_part_rec) == 56, "partition record has implicit padding");
 
@@ -239,8 +239,8 @@ void store_reserve_make(struct store *s)
 	int err = posix_fallocate(fd, 0, (off_t)s->reserve_size);
 	close(fd);
 	if (err) {
-		fprintf(stderr, "store: %s: cannot reserve %zu bytes: %s\n", path, s->reserve_size,
-			strerror(err));
+		store_log(STORE_LOG_WARNING, "%s: cannot reserve %zu bytes: %s", path, s->reserve_size,
+			  strerror(err));
 		unlink(path);
 	}
 }
@@ -251,7 +251,7 @@ static int reserve_release(struct store *s)
 	char path[PATH_MAX];
 	if (reserve_path(s, path, sizeof(path)) || unlink(path) != 0)
 		return ENOENT;
-	fprintf(stderr, "store: the disk is full: released %s to delete in\n", path);
+	store_log(STORE_LOG_WARNING, "the disk is full: released %s to delete in", path);
 	return 0;
 }
 
@@ -303,6 +303,7 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
 	cfg->max_message_bytes = rec->max_message_bytes;
 	memcpy(cfg->key_separator, rec->key_separator, sizeof(cfg->key_separator));
 	cfg->key_separator[STORE_SEPARATOR_MAX] = '\0';
+	cfg->framing = rec->framing;
 }
 
 static void config_to_rec(const struct store_config *cfg, struct store_topic_rec *rec)
@@ -312,6 +313,7 @@ static void config_to_rec(const struct store_config *cfg, struct store_topic_rec
 	rec->retention_bytes = cfg->retention_bytes;
 	rec->max_message_bytes = cfg->max_message_bytes;
 	memcpy(rec->key_separator, cfg->key_separator, sizeof(rec->key_separator));
+	rec->framing = cfg->framing;
 }
 
 static void rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t)
@@ -406,37 +408,41 @@ static void part_to_public(uint32_t gpid, const struct store_part_rec *rec,
 	p->last_append_ms = rec->last_append_ms;
 }
 
-/* Creates partitions [from, to) of topic rec, with fresh gpids. */
+/* Creates partition i of topic rec under gpid. */
+static int part_create(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec,
+		       uint32_t i, uint32_t gpid, int64_t now)
+{
+	unsigned char kb[8];
+	store_be32(kb, rec->id);
+	store_be32(kb + 4, i);
+	MDB_val k = {sizeof(kb), kb}, d = {sizeof(gpid), &gpid};
+	int rc = mdb_put(txn, s->topic_parts, &k, &d, MDB_NOOVERWRITE);
+	if (rc)
+		return rc == MDB_KEYEXIST ? EIO : rc;
+	struct store_part_rec p = {
+		.version = PART_REC_VERSION,
+		.size = sizeof(p),
+		.topic_id = rec->id,
+		.index = i,
+		.last_append_ms = now,
+	};
+	return store_part_put_rec(s, txn, gpid, &p);
+}
+
+/* Creates partitions [from, to) of topic rec, with free gpids (gpids.c). */
 static int parts_create(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec,
 			uint32_t from, uint32_t to, int64_t now)
 {
-	uint32_t next;
-	int rc = meta_get(s, txn, "next_gpid", &next);
-	if (rc)
-		return rc;
-	if (next == 0 || next >= STORE_GPID_LIMIT || to - from > STORE_GPID_LIMIT - next)
-		return ENOSPC;
-	for (uint32_t i = from; i < to; i++) {
-		uint32_t gpid = next++;
-		unsigned char kb[8];
-		store_be32(kb, rec->id);
-		store_be32(kb + 4, i);
-		MDB_val k = {sizeof(kb), kb}, d = {sizeof(gpid), &gpid};
-		rc = mdb_put(txn, s->topic_parts, &k, &d, MDB_NOOVERWRITE);
-		if (rc)
-			return rc == MDB_KEYEXIST ? EIO : rc;
-		struct store_part_rec p = {
-			.version = PART_REC_VERSION,
-			.size = sizeof(p),
-			.topic_id = rec->id,
-			.index = i,
-			.last_append_ms = now,
-		};
-		rc = store_part_put_rec(s, txn, gpid, &p);
-		if (rc)
-			return rc;
-	}
-	return meta_put(s, txn, "next_gpid", next);
+	if (to <= from)
+		return 0;
+	uint32_t *gpids = malloc(sizeof *gpids * (to - from));
+	if (!gpids)
+		return ENOMEM;
+	int rc = store_gpids_take(s, txn, to - from, gpids);
+	for (uint32_t i = from; rc == 0 && i < to; i++)
+		rc = part_create(s, txn, rec, i, gpids[i - from], now);
+	free(gpids);
+	return rc;
 }
 
 /* --- open / close --- */
@@ -456,7 +462,8 @@ static int mkdir_p(const char *dir)
 			return errno;
 		*p = '/';
 	}
-	if (mkdir(path, 0755) && errno != EEXIST)
+	/* Private: it holds every topic's records (see store_check_modes). */
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return errno;
 	return 0;
 }
@@ -468,10 +475,10 @@ static int dir_lock(const char *dir, int *fd_out)
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/topicfs.lock", dir) >= (int)sizeof(path))
 		return ENAMETOOLONG;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int err = errno;
-		fprintf(stderr, "store: %s: %s\n", path, strerror(err));
+		store_log(STORE_LOG_ERR, "%s: %s", path, strerror(err));
 		return err;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -479,7 +486,7 @@ static int dir_lock(const char *dir, int *fd_out)
 		if (err == EWOULDBLOCK) {
 			err = EBUSY; /* the caller says so, with the holder's pid */
 		} else {
-			fprintf(stderr, "store: lock %s: %s\n", path, strerror(err));
+			store_log(STORE_LOG_ERR, "lock %s: %s", path, strerror(err));
 		}
 		close(fd);
 		return err;
@@ -487,7 +494,7 @@ static int dir_lock(const char *dir, int *fd_out)
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n)
-		fprintf(stderr, "store: %s: cannot record pid: %s\n", path, strerror(errno));
+		store_log(STORE_LOG_WARNING, "%s: cannot record pid: %s", path, strerror(errno));
 	*fd_out = fd;
 	return 0;
 }
@@ -527,8 +534,8 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 	if (rc)
 		return rc;
 	if (version != STORE_FORMAT_VERSION) {
-		fprintf(stderr, "store: data format %u is not supported (this build reads %u)\n",
-			version, STORE_FORMAT_VERSION);
+		store_log(STORE_LOG_ERR, "data format %u is not supported (this build reads %u)",
+			  version, STORE_FORMAT_VERSION);
 		return EPROTO;
 	}
 	return 0;
@@ -566,7 +573,7 @@ int store_open(struct store **out, const struct store_options *o)
 
 	rc = mkdir_p(o->dir);
 	if (rc) {
-		fprintf(stderr, "store: cannot create %s: %s\n", o->dir, strerror(rc));
+		store_log(STORE_LOG_ERR, "cannot create %s: %s", o->dir, strerror(rc));
 		goto fail;
 	}
 	rc = dir_lock(o->dir, &s->lock_fd);
@@ -590,11 +597,13 @@ int store_open(struct store **out, const struct store_options *o)
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, s->map_size)) ||
-	    (rc = mdb_env_open(s->env, o->dir, flags, 0644)) || (rc = map_refresh(s))) {
-		fprintf(stderr, "store: cannot open LMDB in %s: %s\n", o->dir, mdb_strerror(rc));
+	    (rc = mdb_env_open(s->env, o->dir, flags, 0600)) || (rc = map_refresh(s))) {
+		store_log(STORE_LOG_ERR, "cannot open LMDB in %s: %s", o->dir, mdb_strerror(rc));
 		rc = store_errno(rc, "open");
 		goto fail;
 	}
+	if ((rc = store_check_size(s)))
+		goto fail;
 	rc = store_write(s, open_dbs, NULL, 0, "open databases");
 	if (rc == 0)
 		rc = store_wal_open(s);
@@ -604,6 +613,7 @@ int store_open(struct store **out, const struct store_options *o)
 		goto fail;
 	reserve_size(s);
 	store_reserve_make(s);
+	store_check_modes(s);
 	*out = s;
 	return 0;
 
@@ -629,7 +639,7 @@ void store_close(struct store *s)
 	store_wal_close(s);
 	int rc = store_snapshot_sync(s, 1);
 	if (rc)
-		fprintf(stderr, "store: sync on close: %s\n", strerror(rc));
+		store_log(STORE_LOG_ERR, "sync on close: %s", strerror(rc));
 	store_snapshot_close(s);
 	mdb_env_close(s->env);
 	close(s->lock_fd);
@@ -797,7 +807,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		unsigned char pk[4];
 		store_be32(pk, gpid);
 		MDB_val pkv = {sizeof(pk), pk};
-		if ((rc = mdb_del(txn, s->partitions, &pkv, NULL)))
+		if ((rc = mdb_del(txn, s->partitions, &pkv, NULL)) ||
+		    (rc = store_gpids_freed(s, txn, gpid)))
 			return rc;
 	}
 	if ((rc = store_groups_drop_topic(s, txn, id)))
@@ -948,6 +959,7 @@ static int topic_configure_txn(struct store *s, MDB_txn *txn, void *arg)
 	    (rc = parts_create(s, txn, &rec, old, cfg.partitions, store_now_ms())))
 		return rc;
 	config_to_rec(&cfg, &rec);
+	rec.size = sizeof(rec);
 	return store_topic_put_rec(s, txn, &rec);
 }
 

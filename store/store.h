@@ -5,8 +5,9 @@
  *
  * Data model (one LMDB environment per data directory):
  *  - a topic has a name, a numeric id (never reused), a config and N partitions;
- *  - a partition has a global partition id "gpid" (never reused, < 2^23, so the
- *    FUSE layer can pack it into inode numbers), offsets [start, end) and log
+ *  - a partition has a global partition id "gpid" (< 2^23, so the FUSE layer
+ *    can pack it into inode numbers; the ids of deleted partitions are given to
+ *    new ones, see store_set_gpid_busy_hook), offsets [start, end) and log
  *    byte positions [start_pos, end_pos);
  *  - records are stored in batches (all records of one append that land in one
  *    partition, split at ~64 KiB), like Kafka's record batches. A batch's data
@@ -16,6 +17,7 @@
 #ifndef TOPICFS_STORE_H
 #define TOPICFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +28,15 @@
 #define STORE_KEY_MAX 65536         /* longest record key, bytes */
 
 struct store;
+
+/* Levels of the store's messages; the same numbers as syslog(3)'s. */
+enum { STORE_LOG_ERR = 3, STORE_LOG_WARNING = 4, STORE_LOG_INFO = 6 };
+/* Receives one message: a line without "store:" or a newline, valid only during the call. */
+typedef void (*store_log_hook_fn)(int level, const char *msg);
+/* Sends every message of the store, of every handle, to fn (may be called from
+ * any thread, also before and during store_open); NULL: to stderr, the default.
+ * A process-wide setting: set it before store_open. */
+void store_set_log_hook(store_log_hook_fn fn);
 
 struct store_options {
 	const char *dir;   /* data directory; created if missing */
@@ -54,6 +65,14 @@ void store_unmap_pages(struct store *s);
  * another write transaction to end, or for the disk (a sync). topicfs lets
  * another thread take requests meanwhile. Set once, before other threads use s. */
 void store_set_wait_hook(struct store *s, void (*fn)(void));
+
+/* New partitions take the ids of deleted ones (lowest first) before new ids,
+ * so ids run out only when STORE_GPID_LIMIT - 1 partitions exist at once;
+ * but never an id for which is_busy(gpid) is true (topicfs: the kernel still
+ * holds an inode number made from it). Called inside the store's write
+ * transaction: is_busy must not call back into the store. NULL: none is busy.
+ * Set once, before other threads use s. */
+void store_set_gpid_busy_hook(struct store *s, bool (*is_busy)(uint32_t gpid));
 
 struct store_topic {
 	uint32_t id;
@@ -118,6 +137,12 @@ struct store_record_in {
  * EMSGSIZE: a value exceeds max.message.bytes; EINVAL: key too long;
  * ENOENT: topic gone; ENOSPC: disk full. Nothing is stored on error. */
 int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n);
+/* As store_append, but every record goes to partition `index` (0-based), in
+ * order, like a Kafka producer that names the partition: keys are stored
+ * with the records but do not route them, and the round-robin cursor stays.
+ * ENOENT: no such topic or partition. */
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n);
 
 struct store_record {
 	uint32_t gpid;

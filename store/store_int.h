@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "store.h"
 
@@ -38,6 +39,7 @@ struct store {
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
+	bool (*gpid_is_busy)(uint32_t gpid); /* see store_set_gpid_busy_hook */
 	/* snapshot.c: the last synced snapshot, kept recoverable (snap_lock). */
 	pthread_mutex_t snap_lock;
 	int snap_fd;                 /* DIR/topicfs.snapshot */
@@ -59,6 +61,7 @@ struct store {
 	size_t wal_pending;          /* bytes queued */
 	int wal_stop;
 	int wal_idle;                /* the fold thread waits for an append */
+	unsigned wal_folds;          /* fold_lock: folds committed */
 	uint64_t wal_switch_lsn;     /* the newest entry in the other file */
 	uint64_t wal_durable_lsn;    /* folded into the last durable snapshot (snap_lock) */
 	atomic_uint_fast64_t wal_appended; /* last lsn queued */
@@ -95,6 +98,9 @@ struct store_topic_rec {
 	uint32_t gid;
 	uint32_t mode;
 	uint32_t pad2;
+	/* Since config/framing: enum store_framing (0, lines, in older records). */
+	uint32_t framing;
+	uint32_t pad3;
 };
 
 /* Stored partition meta, same conventions as store_topic_rec. */
@@ -117,6 +123,29 @@ struct store_part_rec {
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
 
+/* --- datadir.c --- */
+
+/* Logs a warning for the data directory and each file in it that other users
+ * may read or write. */
+void store_check_modes(struct store *s);
+/* EIO (logged) when data.mdb is shorter than its newest meta page says: LMDB
+ * would die of SIGBUS reading it. Call after mdb_env_open, before any txn. */
+int store_check_size(struct store *s);
+
+/* --- gpids.c --- */
+
+/* Puts n ids for new partitions into out, inside txn: free ones of deleted
+ * partitions first (lowest first, skipping busy ones), then new ones. ENOSPC:
+ * STORE_GPID_LIMIT - 1 partitions exist (or are still named by the front end). */
+int store_gpids_take(struct store *s, MDB_txn *txn, uint32_t n, uint32_t *out);
+/* The partition of gpid was deleted in txn: the id may be taken again. */
+int store_gpids_freed(struct store *s, MDB_txn *txn, uint32_t gpid);
+
+/* --- log.c --- */
+
+/* One message to the log hook (see store_set_log_hook): a level, printf-style. */
+void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --- lmdb_err.c --- */
 
 /* The one place an LMDB code becomes an errno: 0 and positive errnos pass
@@ -133,12 +162,14 @@ int store_corrupt(const char *what, uint32_t gpid);
 
 /* Checks what needs no transaction; *need is the map room an append wants. */
 int store_append_check(const struct store_record_in *recs, size_t n, size_t *need);
-/* Appends inside txn, stamped now_ms: all records or an error. */
-int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
+/* Appends inside txn, stamped now_ms: all records or an error. fixed: -1 to
+ * route each record, else the partition index they all go to (ENOENT if the
+ * topic has no such partition). */
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
 			const struct store_record_in *recs, size_t n, int64_t now_ms);
 /* Appends in a transaction of its own (after what the WAL holds). */
-int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n);
+int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n);
 
 /* --- wal.c --- */
 

@@ -41,10 +41,12 @@
 #define WAL_PENDING_MAX ((size_t)16 << 20)       /* queued bytes before appends fold */
 #define WAL_ROOM_CHECK_MS 200
 #define WAL_FOLD_PAUSE_NS (1000 * 1000)
+#define WAL_UNMAP_FOLDS 64 /* folds between unmapping the map's pages */
 /* Appends this big gain nothing from the WAL (their commit is mostly their
  * own bytes) and would write them twice: they commit directly. */
 #define WAL_DIRECT_BYTES ((size_t)64 << 10)
 #define WAL_NO_KEY UINT32_MAX
+#define WAL_ROUTED UINT32_MAX
 
 struct wal_head {
 	uint32_t magic;
@@ -54,7 +56,7 @@ struct wal_head {
 	uint32_t n;   /* records */
 	int64_t ts_ms;
 	uint32_t len; /* payload bytes: per record key_len, value_len (u32), key, value */
-	uint32_t pad;
+	uint32_t part; /* WAL_ROUTED, or the partition index all records go to */
 };
 _Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
 
@@ -138,7 +140,8 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 		p += klen + vl;
 	}
 	if (rc == 0)
-		rc = store_append_in_txn(s, txn, h.topic_id, recs, h.n, h.ts_ms);
+		rc = store_append_in_txn(s, txn, h.topic_id,
+					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms);
 	free(recs);
 	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
 		/* Its topic was deleted after the write was checked: the records
@@ -207,6 +210,11 @@ int store_wal_fold(struct store *s)
 			list_free(a.list);
 			atomic_store(&s->wal_folded, last);
 			atomic_store(&s->wal_direct, 0);
+			/* Each commit copies the B-tree pages it changes into new ones
+			 * (the synced snapshot's stay pinned), reading them through the
+			 * map: unmap them now and then, as log reads do. */
+			if (++s->wal_folds % WAL_UNMAP_FOLDS == 0)
+				store_unmap_pages(s);
 		} else {
 			/* Keep them, first in line; appends commit directly until a
 			 * fold succeeds (a full disk then fails them with ENOSPC). */
@@ -218,8 +226,8 @@ int store_wal_fold(struct store *s)
 			s->wal_pending += bytes;
 			pthread_mutex_unlock(&s->wal_lock);
 			if (!atomic_exchange(&s->wal_direct, 1))
-				fprintf(stderr, "store: %s: cannot commit appended records yet: %s; "
-					"they stay in the WAL\n", s->dir, strerror(rc));
+				store_log(STORE_LOG_ERR, "%s: cannot commit appended records yet: %s; "
+					  "they stay in the WAL", s->dir, strerror(rc));
 		}
 	}
 	pthread_mutex_unlock(&s->fold_lock);
@@ -312,8 +320,8 @@ static int wal_usable(struct store *s)
 
 /* The topic must exist and take every value, as the fold will find it:
  * store_write holds wal_gate exclusively across fold and change. */
-static int check_topic(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-		       size_t n)
+static int check_topic(struct store *s, uint32_t topic_id, int64_t fixed,
+		       const struct store_record_in *recs, size_t n)
 {
 	MDB_txn *txn;
 	struct store_topic_rec t;
@@ -326,14 +334,16 @@ static int check_topic(struct store *s, uint32_t topic_id, const struct store_re
 		return store_errno(rc, "append");
 	if (t.partitions < 1 || t.partitions > STORE_PARTITIONS_MAX)
 		return EIO;
+	if (fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < n; i++)
 		if (recs[i].value_len > (uint64_t)t.max_message_bytes)
 			return EMSGSIZE;
 	return 0;
 }
 
-static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record_in *recs,
-				    size_t n)
+static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
+				    const struct store_record_in *recs, size_t n)
 {
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
@@ -346,7 +356,8 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	e->next = NULL;
 	e->size = sizeof(struct wal_head) + len;
 	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
-			     .ts_ms = store_now_ms(), .len = (uint32_t)len};
+			     .ts_ms = store_now_ms(), .len = (uint32_t)len,
+			     .part = fixed < 0 ? WAL_ROUTED : (uint32_t)fixed};
 	memcpy(e->disk, &h, sizeof(h));
 	unsigned char *p = e->disk + sizeof(h);
 	for (size_t i = 0; i < n; i++) {
@@ -366,20 +377,21 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	return e;
 }
 
-int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+static int append(struct store *s, uint32_t topic_id, int64_t fixed,
+		  const struct store_record_in *recs, size_t n)
 {
 	size_t need;
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, recs, n); /* store_write syncs */
-	struct wal_entry *e = entry_make(topic_id, recs, n);
+		return store_append_direct(s, topic_id, fixed, recs, n); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, fixed, recs, n);
 	if (!e)
 		return ENOMEM;
 	uint64_t lsn = 0;
 	pthread_rwlock_rdlock(&s->wal_gate);
-	rc = check_topic(s, topic_id, recs, n);
+	rc = check_topic(s, topic_id, fixed, recs, n);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->wal_lock);
 		struct wal_head *h = (struct wal_head *)e->disk;
@@ -412,6 +424,19 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
+}
+
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+{
+	return append(s, topic_id, -1, recs, n);
+}
+
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n)
+{
+	if (index >= STORE_PARTITIONS_MAX)
+		return ENOENT;
+	return append(s, topic_id, index, recs, n);
 }
 
 /* --- files, replay, sync --- */
@@ -478,7 +503,7 @@ int store_wal_open(struct store *s)
 		s->wal_fd[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (s->wal_fd[i] < 0) {
 			rc = errno;
-			fprintf(stderr, "store: %s: %s\n", path, strerror(rc));
+			store_log(STORE_LOG_ERR, "%s: %s", path, strerror(rc));
 			return rc;
 		}
 	}
@@ -510,11 +535,11 @@ int store_wal_open(struct store *s)
 		rc = store_write_raw(s, fold_txn, &a, list_need(list), "replay the WAL");
 		list_free(list);
 		if (rc) {
-			fprintf(stderr, "store: %s: cannot replay the WAL: %s\n", s->dir, strerror(rc));
+			store_log(STORE_LOG_ERR, "%s: cannot replay the WAL: %s", s->dir, strerror(rc));
 			return rc;
 		}
-		fprintf(stderr, "store: %s: %llu write(s) not yet in LMDB when the daemon stopped "
-			"were taken from the WAL\n", s->dir, (unsigned long long)count);
+		store_log(STORE_LOG_INFO, "%s: %llu write(s) not yet in LMDB when the daemon stopped "
+			  "were taken from the WAL", s->dir, (unsigned long long)count);
 	}
 	/* Truncated (and synced) before any new entry, so no old one can
 	 * follow a new one. */

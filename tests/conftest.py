@@ -1,5 +1,6 @@
 """Fixtures that mount a real topicfs in a temp dir and always unmount it."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -30,6 +31,25 @@ class Mount:
         os.makedirs(self.path, exist_ok=True)
         self.proc = None
         self.logs = []
+        self.expected_errors = []
+
+    def expect_errors(self, *patterns):
+        """Declares `error` lines this test provokes on purpose (regexes searched
+        in the line); any other error line in the daemon's log fails the test."""
+        self.expected_errors += [re.compile(p) for p in patterns]
+
+    def unexpected_errors(self):
+        return [line for line in self.log().splitlines()
+                if re.match(r"(topicfs|store): error: ", line)
+                and not any(p.search(line) for p in self.expected_errors)]
+
+    def check_log(self):
+        """No sanitizer report and no error line the test did not expect."""
+        text = self.log()
+        assert_no_sanitizer_report(text)
+        bad = self.unexpected_errors()
+        assert not bad, "unexpected error lines in the daemon's log (declare them with " \
+            "expect_errors if the test provokes them):\n" + "\n".join(bad)
 
     def start(self, options=None):
         if options is not None:
@@ -129,10 +149,68 @@ def mount_factory(tmp_path):
             m.stop()
         except AssertionError as e:
             errors.append(str(e))
-        assert_no_sanitizer_report(m.log())
+        try:
+            m.check_log()
+        except AssertionError as e:
+            errors.append(str(e))
     assert not errors, "\n".join(errors)
 
 
 @pytest.fixture
 def mnt(mount_factory):
     return mount_factory()
+
+
+SECOND_USER = "topicfs-test"
+
+
+@pytest.fixture(scope="session")
+def second_user():
+    """A real second local user (made once if missing; the suite runs as root)."""
+    import pwd
+    try:
+        return pwd.getpwnam(SECOND_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/sh",
+                        SECOND_USER], check=True)
+        return pwd.getpwnam(SECOND_USER)
+
+
+def as_user(pw, *argv, **kw):
+    """Runs argv as user pw (no supplementary groups); CompletedProcess with text output."""
+    return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                           "--clear-groups", *argv], capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 60), **kw)
+
+
+@pytest.fixture
+def shared_factory(tmp_path):
+    """Mounts under a directory every user can reach (with the options given, e.g.
+    allow_other); each mount is stopped and its log checked at the end."""
+    import shutil
+    import tempfile
+    mounts, tops = [], []
+
+    def make(options):
+        top = tempfile.mkdtemp(prefix="topicfs-shared-", dir="/var/tmp")
+        os.chmod(top, 0o755)
+        tops.append(top)
+        m = Mount(tmp_path / f"s{len(mounts)}", options)
+        os.makedirs(tmp_path / f"s{len(mounts)}", exist_ok=True)
+        m.path = os.path.join(top, "mnt")
+        m.data = os.path.join(top, "data")  # reachable too: who may read it is the test
+        os.makedirs(m.path)
+        mounts.append(m)
+        return m.start()
+
+    yield make
+    errors = []
+    for m in mounts:
+        for step in (m.stop, m.check_log):
+            try:
+                step()
+            except AssertionError as e:
+                errors.append(str(e))
+    for top in tops:
+        shutil.rmtree(top, ignore_errors=True)
+    assert not errors, "\n".join(errors)

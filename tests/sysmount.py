@@ -122,3 +122,69 @@ def wait_records(partition_dir, count, timeout=10):
     wait_for(enough, timeout=timeout, what=f"{count} records in {partition_dir}")
     with open(os.path.join(partition_dir, "log")) as f:
         return f.read().splitlines()
+
+
+class Syslog:
+    """What reached syslog since the fixture began, as the README says where to
+    look: the journal where journald owns /dev/log, else /var/log/syslog; on a
+    machine with no syslog daemon at all (a CI container) the fixture runs its
+    own rsyslogd on /dev/log, writing to a file, for the test's duration."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.daemon = None
+        self.file = None
+        self.offset = 0
+        self.since = None
+
+    def start(self):
+        if not os.path.exists("/dev/log"):
+            need("rsyslogd")
+            self.file = str(self.tmp / "syslog")
+            conf = self.tmp / "rsyslog.conf"
+            conf.write_text(
+                f'global(workDirectory="{self.tmp}")\n'
+                'module(load="imuxsock" SysSock.Name="/dev/log")\n'
+                'template(name="Plain" type="string" string="%syslogtag%%msg%\\n")\n'
+                f'action(type="omfile" file="{self.file}" template="Plain")\n')
+            self.daemon = subprocess.Popen(
+                ["rsyslogd", "-n", "-f", str(conf), "-i", str(self.tmp / "rsyslogd.pid")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            wait_for(lambda: os.path.exists("/dev/log") or self.daemon.poll() is not None,
+                     what="rsyslogd's /dev/log")
+            assert self.daemon.poll() is None, self.daemon.stderr.read()
+        elif os.path.isdir("/run/systemd/journal"):
+            self.since = subprocess.run(["date", "+@%s"], capture_output=True,
+                                        text=True).stdout.strip()
+        elif os.path.exists("/var/log/syslog"):
+            self.file = "/var/log/syslog"
+            self.offset = os.path.getsize(self.file)
+        else:
+            pytest.skip("/dev/log exists, but neither a journal nor /var/log/syslog to read")
+        return self
+
+    def text(self):
+        if self.since:
+            return subprocess.run(["journalctl", "-q", "-o", "short", "-t", "topicfs",
+                                   "--since", self.since],
+                                  capture_output=True, text=True).stdout
+        if not os.path.exists(self.file):
+            return ""
+        with open(self.file, errors="replace") as f:
+            f.seek(self.offset)
+            return f.read()
+
+    def stop(self):
+        if self.daemon:
+            stop_process(self.daemon)
+            if os.path.exists("/dev/log"):
+                os.unlink("/dev/log")
+
+
+@pytest.fixture
+def syslog(tmp_path, system_lock):
+    s = Syslog(tmp_path).start()
+    try:
+        yield s
+    finally:
+        s.stop()

@@ -26,8 +26,17 @@ def errno_of(fn, *args):
 
 
 def alive(m):
+    """The daemon still runs and still does its job: a record makes the round trip
+    through a topic of its own, which is then removed again."""
     assert m.proc.poll() is None, f"daemon died:\n{m.log()}"
-    assert os.listdir(m.path) is not None
+    probe = m.p("alive-probe")
+    os.mkdir(probe)
+    try:
+        write_file(os.path.join(probe, "produce"), b"still here\n")
+        assert read_file(os.path.join(probe, "partition-0", "offset-0"), "rb") == b"still here"
+    finally:
+        os.rmdir(probe)
+    assert "alive-probe" not in os.listdir(m.path)
 
 
 # --- names ---

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from conftest import Mount, assert_no_sanitizer_report, read_file, write_file
+from conftest import Mount, read_file, write_file
 
 USER = "topicfs-test"
 
@@ -37,7 +37,7 @@ def shared(tmp_path):
         yield m
     finally:
         m.stop()
-        assert_no_sanitizer_report(m.log())
+        m.check_log()
         shutil.rmtree(top, ignore_errors=True)
 
 

@@ -20,14 +20,33 @@ def records(m, topic, partition):
     return [read_file(os.path.join(base, f"offset-{n}"), "rb") for n in range(start, end)]
 
 
-def test_kafka_murmur2_reference_vectors():
-    # Published in Kafka's UtilsTest; our reference must match before we trust it.
-    assert murmur2(b"21") == -973932308
-    assert murmur2(b"foobar") == -790332482
-    assert murmur2(b"a-little-bit-long-string") == -985981536
-    assert murmur2(b"a-little-bit-longer-string") == -1486304829
-    assert murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") == -58897971
-    assert murmur2(b"abc") == 479470107
+# Published in Kafka's UtilsTest: murmur2(key) as Kafka computes it.
+KAFKA_MURMUR2 = {
+    b"21": -973932308,
+    b"foobar": -790332482,
+    b"a-little-bit-long-string": -985981536,
+    b"a-little-bit-longer-string": -1486304829,
+    b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    b"abc": 479470107,
+}
+
+
+@pytest.mark.parametrize("partitions", [7, 997])
+def test_kafka_murmur2_reference_vectors(mnt, partitions):
+    # Keyed records land in toPositive(murmur2(key)) % partitions, from Kafka's own
+    # numbers: topicfs's routing, and the oracle the other routing tests use.
+    mnt.topic("t", partitions)
+    for key in KAFKA_MURMUR2:
+        write_file(mnt.p("t", "keys", key.decode()), key + b"\n",
+                   os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    landed = {}
+    for p in range(partitions):
+        for value in read_file(mnt.p("t", f"partition-{p}", "log"), "rb").splitlines():
+            landed[value] = p
+    assert landed == {key: (want & 0x7FFFFFFF) % partitions
+                      for key, want in KAFKA_MURMUR2.items()}
+    for key, want in KAFKA_MURMUR2.items():
+        assert murmur2(key) == want
 
 
 def test_echo_appends_one_record_per_line(mnt):

@@ -227,7 +227,7 @@ static int config_equal(const struct store_config *a, const struct store_config 
 	return a->partitions == b->partitions && a->retention_ms == b->retention_ms &&
 	       a->retention_bytes == b->retention_bytes &&
 	       a->max_message_bytes == b->max_message_bytes &&
-	       strcmp(a->key_separator, b->key_separator) == 0;
+	       strcmp(a->key_separator, b->key_separator) == 0 && a->framing == b->framing;
 }
 
 static int parse(struct store_config *c, enum store_config_key k, const char *text)
@@ -376,11 +376,158 @@ static void test_topic_create_lookup_delete(void)
 	CHECK_RC(store_record_view(f.s, gpids[0], 0, copy_record, NULL), ENOENT);
 	CHECK_RC(append_text(&f, t.id, NULL, "x"), ENOENT);
 
-	/* A new topic of the same name is a new topic: new id, new gpids, no records. */
+	/* A new topic of the same name is a new topic: new id, no records; its
+	 * partitions take the deleted ones' gpids, lowest first. */
 	CHECK_OK(store_topic_create(f.s, "orders", &cfg, &u));
 	CHECK(u.id == 2, "topic ids are not reused");
-	struct store_partition p = part_of(&f, u.id, 0);
-	CHECK(p.gpid > gpids[2] && p.end_offset == 0, "gpids are not reused");
+	for (uint32_t i = 0; i < 3; i++) {
+		struct store_partition p = part_of(&f, u.id, i);
+		CHECK(p.gpid == gpids[i] && p.end_offset == 0 && p.end_pos == 0,
+		      "the deleted partitions' gpids are reused, empty");
+	}
+	CHECK_RC(store_log_read(f.s, gpids[0], 0, buf, sizeof(buf), &got), 0);
+	CHECK(got == 0, "a reused gpid holds none of the old records");
+	fx_done(&f);
+}
+
+/* The gpids of topic t's partitions, in index order. */
+static void gpids_of(struct fx *f, uint32_t t, uint32_t n, uint32_t *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = part_of(f, t, i).gpid;
+}
+
+static void test_gpids_freed_anywhere_are_taken_lowest_first(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t a[2], b[2], d[3], e[1];
+	uint32_t ta = new_topic(&f, "a", 2), tb = new_topic(&f, "b", 2);
+	gpids_of(&f, ta, 2, a);
+	gpids_of(&f, tb, 2, b);
+	uint32_t tc = new_topic(&f, "c", 2);
+	(void)tc;
+	CHECK_OK(store_topic_delete(f.s, "b"));
+	uint32_t td = new_topic(&f, "d", 3);
+	gpids_of(&f, td, 3, d);
+	CHECK(d[0] == b[0] && d[1] == b[1] && d[2] == 7, "the middle hole first, then a new id");
+	CHECK_OK(store_topic_delete(f.s, "a"));
+	uint32_t te = new_topic(&f, "e", 1);
+	gpids_of(&f, te, 1, e);
+	CHECK(e[0] == a[0], "a hole below the others is found");
+	fx_reopen(&f);
+	CHECK_OK(store_topic_configure(f.s, te, STORE_CFG_PARTITIONS, "3", 1));
+	uint32_t grown[3];
+	gpids_of(&f, te, 3, grown);
+	CHECK(grown[1] == a[1] && grown[2] == 8, "growing a topic takes free ids too, after a reopen");
+	fx_done(&f);
+}
+
+static uint32_t busy_gpid;
+static bool is_busy(uint32_t gpid)
+{
+	return gpid == busy_gpid;
+}
+
+static void test_busy_gpids_are_not_reused(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = 2;
+	struct store_topic t, u, v;
+	CHECK_OK(store_topic_create(f.s, "a", &cfg, &t));
+	uint32_t g0 = part_of(&f, t.id, 0).gpid, g1 = part_of(&f, t.id, 1).gpid;
+	CHECK_OK(store_topic_delete(f.s, "a"));
+	busy_gpid = g0;
+	store_set_gpid_busy_hook(f.s, is_busy);
+	CHECK_OK(store_topic_create(f.s, "b", &cfg, &u));
+	CHECK(part_of(&f, u.id, 0).gpid == g1, "the free gpid that is not busy is taken");
+	CHECK(part_of(&f, u.id, 1).gpid != g0, "a busy gpid is skipped");
+	busy_gpid = 0;
+	cfg.partitions = 1;
+	CHECK_OK(store_topic_create(f.s, "c", &cfg, &v));
+	CHECK(part_of(&f, v.id, 0).gpid == g0, "once let go it is taken again");
+	fx_done(&f);
+}
+
+/* Sets the store's next new gpid, with the store closed (as LMDB's mdb_load would). */
+static void set_next_gpid(struct fx *f, uint32_t next)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	store_close(f->s);
+	f->s = NULL;
+	CHECK_OK(mdb_env_create(&env));
+	CHECK_OK(mdb_env_set_maxdbs(env, 16));
+	CHECK_OK(mdb_env_open(env, f->dir, 0, 0600));
+	CHECK_OK(mdb_txn_begin(env, NULL, 0, &txn));
+	CHECK_OK(mdb_dbi_open(txn, "meta", 0, &dbi));
+	MDB_val k = {9, "next_gpid"}, d = {sizeof next, &next};
+	CHECK_OK(mdb_put(txn, dbi, &k, &d, 0));
+	CHECK_OK(mdb_txn_commit(txn));
+	mdb_env_close(env);
+	fx_open_with(f, 0, 0);
+}
+
+/* Issue 14, finding 3: `mkdir x; echo 4096 > x/config/partitions; rmdir x`
+ * 2048 times made 2^23 partitions, every later mkdir ENOSPC. The store is put
+ * where those rounds leave it (the next new gpid near the limit, none below
+ * in use), then the loop goes on. */
+static void test_gpids_never_run_out_however_many_topics_come_and_go(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	set_next_gpid(&f, STORE_GPID_LIMIT - STORE_PARTITIONS_MAX);
+	struct store_config cfg;
+	store_config_defaults(&cfg);
+	cfg.partitions = STORE_PARTITIONS_MAX;
+	struct store_topic t;
+	for (int r = 0; r < 4; r++) {
+		CHECK_OK(store_topic_create(f.s, "x", &cfg, &t));
+		CHECK_OK(store_topic_delete(f.s, "x"));
+	}
+	CHECK_OK(store_topic_create(f.s, "new", &cfg, &t));
+	CHECK(part_of(&f, t.id, STORE_PARTITIONS_MAX - 1).gpid == STORE_PARTITIONS_MAX,
+	      "the lowest free gpids are taken");
+	fx_done(&f);
+}
+
+static int hook_level;
+static char hook_msg[1024];
+static void hook(int level, const char *msg)
+{
+	hook_level = level;
+	snprintf(hook_msg, sizeof hook_msg, "%s", msg);
+}
+
+/* Issue 14, finding 8: a truncated data.mdb (a partial copy) is refused at
+ * open with EIO and a message through the log hook, instead of a SIGBUS. */
+static void test_truncated_data_file_is_refused_through_the_log_hook(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t t = new_topic(&f, "t", 1);
+	char value[1000];
+	memset(value, 'v', sizeof value - 1);
+	value[sizeof value - 1] = '\0';
+	for (int i = 0; i < 500; i++)
+		CHECK_OK(append_text(&f, t, NULL, value));
+	store_close(f.s);
+	f.s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/data.mdb", f.dir);
+	CHECK(truncate(path, 65536) == 0, "truncate");
+	store_set_log_hook(hook);
+	struct store_options o = {.dir = f.dir};
+	CHECK_RC(store_open(&f.s, &o), EIO);
+	store_set_log_hook(NULL);
+	CHECK(hook_level == STORE_LOG_ERR && strstr(hook_msg, "truncated or damaged") &&
+		      strstr(hook_msg, "data.mdb is 65536 bytes"),
+	      "the store says why, through the hook");
+	f.s = NULL;
 	fx_done(&f);
 }
 
@@ -1171,6 +1318,10 @@ static const struct test tests[] = {
 	T(config_format_round_trips),
 	T(topic_create_lookup_delete),
 	T(topic_create_refuses_bad_input),
+	T(busy_gpids_are_not_reused),
+	T(gpids_freed_anywhere_are_taken_lowest_first),
+	T(truncated_data_file_is_refused_through_the_log_hook),
+	T(gpids_never_run_out_however_many_topics_come_and_go),
 	T(topic_iteration_in_id_order),
 	T(partitions_only_grow),
 	T(round_robin_over_partitions),
@@ -1192,17 +1343,34 @@ static const struct test tests[] = {
 	T(big_topic_delete_leaves_no_batches),
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
+	T(framing_is_parsed_formatted_and_kept),
+	T(append_to_fills_one_partition_in_order),
 	T(group_consume_hands_each_record_once),
 	T(group_seek_forms_and_times),
 	T(group_ids_and_deletion),
 	T(groups_catch_up_after_retention),
 };
 
+/* Runs every test, or only those named on the command line; a name that is
+ * no test is an error, so a misspelled name cannot pass as "0 passed". */
 int main(int argc, char **argv)
 {
+	size_t count = sizeof(tests) / sizeof(tests[0]);
+	for (int a = 1; a < argc; a++) {
+		size_t i = 0;
+		while (i < count && strcmp(argv[a], tests[i].name) != 0)
+			i++;
+		if (i == count) {
+			fprintf(stderr, "%s: no test named '%s'\n", argv[0], argv[a]);
+			return 2;
+		}
+	}
 	int passed = 0;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+	for (size_t i = 0; i < count; i++) {
+		int wanted = argc == 1;
+		for (int a = 1; a < argc && !wanted; a++)
+			wanted = strcmp(argv[a], tests[i].name) == 0;
+		if (!wanted)
 			continue;
 		tests[i].fn();
 		passed++;
