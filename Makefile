@@ -132,7 +132,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 
-FUZZ_FS_SRC  := fs/produce.c fs/numbers.c fs/logging.c
+FUZZ_FS_SRC  := fs/produce.c fs/numbers.c fs/logging.c fs/reset.c
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(STORE_SRC) $(FUZZ_FS_SRC) $(wildcard store/*.h fs/*.h) \
 		fuzz/ubsan-ignore.txt
 	@mkdir -p $(FUZZ_BUILD)/corpus

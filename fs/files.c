@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "groups.h"
 #include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
@@ -126,6 +127,8 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct tfs_node n;
 	struct store_partition p;
+	if (tfs_groups_poll(req, ino, fi, ph))
+		return; /* consume, follow */
 	struct tfs_logview *v = fi->fh ? file_of(fi)->view : NULL;
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && v &&
 	    store_partition_get(tfs.store, n.id, &p) == 0) {
@@ -230,6 +233,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = tfs_tree_stat(ino, &st);
 	if (err) {
 		fuse_reply_err(req, err);
+		return;
+	}
+	if (tfs_groups_kind(n.kind)) {
+		tfs_groups_open(req, ino, &n, fi);
 		return;
 	}
 	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
@@ -359,6 +366,10 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_read(req, &n, size, off, fi);
+		return;
+	}
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
 		if (size > tfs_log_reply_max())
@@ -427,6 +438,10 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct tfs_node n;
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_write(req, &n, buf, size, fi);
+		return;
+	}
 	if (!err && is_write_only(n.kind)) {
 		struct open_file *f = file_of(fi);
 		err = tfs_producer_write(f->producer, buf, size);
@@ -490,6 +505,10 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && tfs_groups_kind(n.kind)) {
+		tfs_groups_release(req, fi);
+		return;
+	}
 	struct open_file *f = file_of(fi);
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_OFFSET)
 		atomic_fetch_sub(&offsets_open, 1);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "groups.h"
 #include "housekeeping.h"
 #include "log_reply.h"
 #include "logging.h"
@@ -211,6 +212,11 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
 		goto out_unmount;
 	}
+	if ((err = tfs_groups_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the follow thread: %s\n", strerror(err));
+		tfs_housekeeping_stop();
+		goto out_unmount;
+	}
 	if (ready_fd >= 0) {
 		daemon_ready(ready_fd);
 		ready_fd = -1;
@@ -230,6 +236,7 @@ int main(int argc, char *argv[])
 	tfs_mirror_stop();
 	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
+	tfs_groups_stop();
 	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:
 	fuse_session_unmount(se);

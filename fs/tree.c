@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "groups.h"
 #include "inode.h"
 #include "logging.h"
 #include "mirrored.h"
@@ -92,6 +93,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	if (err)
 		return ENOENT;
 
+	if (tfs_groups_kind(n.kind))
+		return tfs_groups_stat(&n, ino, st);
 	if (n.kind == TFS_ROOT) {
 		uint64_t count = 0;
 		err = store_topic_count(tfs.store, &count);
@@ -111,7 +114,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 
 	switch (n.kind) {
 	case TFS_TOPIC:
-		fill(st, ino, S_IFDIR | o.mode, 4 + t.config.partitions, 0, t.created_ms);
+		/* ., and the .. of keys, config, consumers and each partition */
+		fill(st, ino, S_IFDIR | o.mode, 5 + t.config.partitions, 0, t.created_ms);
 		break;
 	case TFS_KEYS:
 		fill(st, ino, S_IFDIR | (o.mode & 0777), 2, 0, t.created_ms);
@@ -233,6 +237,10 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				    TTL_STATIC);
 			return;
 		}
+		if (strcmp(name, "consumers") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_CONSUMERS, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
 		num = suffix_number(name, "partition-");
 		if (num < 0 || num >= STORE_PARTITIONS_MAX ||
 		    store_partition_find(tfs.store, n.id, (uint32_t)num, &p) != 0)
@@ -279,6 +287,10 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	case TFS_KEYS:
 		/* Key files do not exist until written: create() opens them. */
 		break;
+	case TFS_CONSUMERS:
+	case TFS_GROUP:
+		tfs_groups_lookup(req, &n, name);
+		return;
 	default:
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -301,7 +313,7 @@ void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		   : (n.kind == TFS_LOG || n.kind == TFS_START || n.kind == TFS_END ||
 		      n.kind == TFS_MIRRORED ||
 		      n.kind == TFS_CONFIG || n.kind == TFS_PARTITION || n.kind == TFS_ROOT ||
-		      n.kind == TFS_TOPIC)
+		      n.kind == TFS_TOPIC || tfs_groups_kind(n.kind))
 			   ? 0
 			   : TTL_STATIC;
 	fuse_reply_attr(req, &st, ttl);
@@ -341,7 +353,7 @@ void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		return;
 	}
 	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG ||
-		       n.kind == TFS_PART_PRODUCE;
+		       n.kind == TFS_PART_PRODUCE || n.kind == TFS_GROUP_PART;
 	int owner_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	if (owner_change && n.kind == TFS_TOPIC) {
 		int err = set_topic_owner(req, n.id, attr, to_set);
@@ -459,6 +471,10 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 				     (off_t)i + 6))
 				return 0;
 		}
+		/* After the partitions, with a cookie past any of theirs. */
+		if (off < TFS_CONSUMERS_COOKIE)
+			dir_add(d, "consumers", tfs_ino_make(TFS_CONSUMERS, n.id, 0), S_IFDIR,
+				TFS_CONSUMERS_COOKIE);
 		return 0;
 	case TFS_KEYS:
 		dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
@@ -510,6 +526,11 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
 	(void)fi;
+	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && (n.kind == TFS_CONSUMERS || n.kind == TFS_GROUP)) {
+		tfs_groups_readdir(req, &n, ino, size, off);
+		return;
+	}
 	struct dirbuf d = {req, malloc(size), size, 0};
 	if (!d.buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -526,6 +547,11 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct store_topic t;
+	struct tfs_node n;
+	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
+		tfs_groups_mkdir(req, n.id, name);
+		return;
+	}
 	if (parent != 1) {
 		tfs_log(LOG_INFO, "mkdir '%s': topics are made at the top of the mount only (EPERM)",
 			name);
@@ -552,6 +578,11 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 
 void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct tfs_node n;
+	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
+		tfs_groups_rmdir(req, n.id, name);
+		return;
+	}
 	if (parent != 1) {
 		tfs_log(LOG_INFO, "rmdir '%s': only topics can be removed (EPERM)", name);
 		fuse_reply_err(req, EPERM);

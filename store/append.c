@@ -55,6 +55,10 @@ static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32
 		rc = store_part_get_rec(s, txn, gpid, &p);
 	if (rc)
 		return rc == MDB_NOTFOUND ? EIO : rc;
+	/* A partition's timestamps never decrease, even if the clock steps back:
+	 * retention by time and seeking to a time rely on that order. */
+	if (now < p.last_append_ms)
+		now = p.last_append_ms;
 	size_t j = 0;
 	while (j < n) {
 		size_t k = j, bytes = 0;

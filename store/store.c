@@ -514,6 +514,9 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
 		{"mirror", offsetof(struct store, mirror)},
+		{"groups", offsetof(struct store, groups)},
+		{"group_names", offsetof(struct store, group_names)},
+		{"group_offsets", offsetof(struct store, group_offsets)},
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);
@@ -817,6 +820,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		    (rc = store_gpids_freed(s, txn, gpid)))
 			return rc;
 	}
+	if ((rc = store_groups_drop_topic(s, txn, id)))
+		return rc;
 	/* The topic's (id, index) entries are contiguous under the id prefix. */
 	if ((rc = delete_gpid_range(txn, s->topic_parts, id)))
 		return rc;

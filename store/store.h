@@ -268,4 +268,90 @@ void store_unsubscribe(struct store *s, store_event_fn fn, void *arg);
 /* Milliseconds since the epoch (the clock records are stamped with). */
 int64_t store_now_ms(void);
 
+/* --- consumer groups (store/groups.c) ---
+ *
+ * A group belongs to a topic and has a name (Kafka's rule) unique in it, and
+ * a numeric id, global and never reused (the FUSE layer packs it into inode
+ * numbers). It keeps a committed offset per partition: the next record to
+ * consume. A new group starts at each partition's start; a committed offset
+ * that retention passed reads as the partition's start. Deleting a topic
+ * deletes its groups. */
+struct store_group {
+	uint32_t id;
+	uint32_t topic_id;
+	char name[STORE_TOPIC_NAME_MAX + 1];
+	int64_t created_ms;
+};
+
+/* EINVAL: bad name; EEXIST: the topic has a group of that name; ENOENT: no
+ * such topic; ENOSPC: disk or ids full. */
+int store_group_create(struct store *s, uint32_t topic_id, const char *name,
+		       struct store_group *out);
+/* Deletes the group and its offsets; *id (may be NULL) is the id it had.
+ * ENOENT: no such group. */
+int store_group_delete(struct store *s, uint32_t topic_id, const char *name, uint32_t *id);
+/* ENOENT: no such group (or topic). */
+int store_group_by_name(struct store *s, uint32_t topic_id, const char *name,
+			struct store_group *out);
+int store_group_by_id(struct store *s, uint32_t id, struct store_group *out);
+/* The topic's group with the smallest id > after_id (iteration; start with
+ * 0); topic_id 0: of any topic. ENOENT at the end. */
+int store_group_next(struct store *s, uint32_t topic_id, uint32_t after_id,
+		     struct store_group *out);
+
+struct store_group_offset {
+	uint32_t index;     /* partition */
+	uint64_t committed; /* next to consume, in [start, end] */
+	uint64_t start;
+	uint64_t end;
+};
+/* The committed offsets of every partition of the group's topic, in one read
+ * transaction: the first cap of them into out[]; *count is the partition
+ * count. ENOENT: group or topic gone. */
+int store_group_offsets(struct store *s, uint32_t group_id, struct store_group_offset *out,
+			uint32_t cap, uint32_t *count);
+
+/* How store_group_seek moves a committed offset (Kafka's --reset-offsets). */
+enum store_seek {
+	STORE_SEEK_OFFSET,   /* to value (>= 0) */
+	STORE_SEEK_EARLIEST, /* to start */
+	STORE_SEEK_LATEST,   /* to end */
+	STORE_SEEK_SHIFT,    /* by value (+/-) from the committed offset */
+	STORE_SEEK_TIME,     /* to the first record stamped at or after value (ms) */
+};
+/* Commits a new offset for partition index, clamped to [start, end]; *committed
+ * (may be NULL) is where it went. Finding a time takes O(log n) batch lookups.
+ * EINVAL: a negative STORE_SEEK_OFFSET; ENOENT: group, topic or partition gone. */
+int store_group_seek(struct store *s, uint32_t group_id, uint32_t index, enum store_seek how,
+		     int64_t value, uint64_t *committed);
+
+/* Where a consume puts what it hands out, inside its write transaction:
+ * returns room for the next len bytes (whole records, each value + '\n',
+ * following the bytes before), into which the store copies them; NULL
+ * aborts the consume (ENOMEM): nothing is committed. Called first with len 0
+ * (the result ignored): start over, the transaction is being run (again). */
+typedef void *(*store_consume_fn)(size_t len, void *arg);
+struct store_consumed {
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t missed; /* records retention removed before the group read them */
+};
+/* Hands the group's next records to fn and commits them, in one transaction:
+ * whole records of up to size bytes in all (but at least one record, however
+ * long), from the partitions in turn, starting each call at another partition
+ * so that none starves. Nothing to consume: 0 with out->records 0. Concurrent
+ * calls never hand out the same record. ENOENT: group or topic gone. */
+int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
+			void *arg, struct store_consumed *out);
+/* 1 if the group has records to consume, 0 if not, or a negative errno. */
+int store_group_ready(struct store *s, uint32_t group_id);
+
+/* Called for each group partition whose committed offset retention passed. */
+typedef void (*store_missed_fn)(const struct store_group *g, uint32_t index, uint64_t missed,
+				void *arg);
+/* Moves every committed offset retention passed on to its partition's start
+ * (Kafka's auto.offset.reset=earliest), then tells fn of each, with how many
+ * records the group never saw. */
+int store_groups_catch_up(struct store *s, store_missed_fn fn, void *arg);
+
 #endif

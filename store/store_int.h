@@ -31,6 +31,9 @@ struct store {
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
 	MDB_dbi mirror;      /* gpid (u32 BE) -> struct store_mirror_state (mirror_state.c) */
+	MDB_dbi groups;        /* consumer groups, see groups.c */
+	MDB_dbi group_names;
+	MDB_dbi group_offsets;
 	/* Held shared by every transaction, exclusive while the map is resized:
 	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
 	pthread_rwlock_t map_lock;
@@ -274,6 +277,11 @@ int store_snapshot_open(struct store *s);
  * the store cleanly closed. Serialized; any thread. */
 int store_snapshot_sync(struct store *s, int closing);
 void store_snapshot_close(struct store *s);
+
+/* --- groups.c --- */
+
+/* Deletes the topic's consumer groups, inside the topic's delete txn. */
+int store_groups_drop_topic(struct store *s, MDB_txn *txn, uint32_t topic_id);
 
 /* --- config.c --- */
 

@@ -1,5 +1,6 @@
 """Every setup in examples/ run for real against a mount: nginx, rsyslog, Python
-logging, the shell consumer, retention instead of logrotate, the systemd units."""
+logging, the shell consumers, the work queue, retention instead of logrotate, the
+systemd units."""
 import configparser
 import json
 import os
@@ -139,6 +140,31 @@ def test_shell_consumer_follows_new_records_with_a_command(mnt, tmp_path):
     finally:
         stop_process(proc)
     assert out.read_text() == "ONETWOTHREE"
+
+
+def test_two_workers_on_follow_share_a_queue(mnt, tmp_path):
+    mnt.topic("jobs", partitions=2)
+    out = tmp_path / "done"
+    # Each job takes a while, so both workers get some; each appends one line.
+    proc = subprocess.Popen(["sh", os.path.join(EXAMPLES, "consumer", "workers.sh"),
+                             mnt.p("jobs"), "thumbnails", "sh", "-c",
+                             f'read job && sleep 0.01 && echo "$WORKER $job" >> {out}'])
+    try:
+        wait_for(lambda: os.path.isdir(mnt.p("jobs", "consumers", "thumbnails")),
+                 what="the group")
+        jobs = [f"photo-{i}.jpg" for i in range(60)]
+        for start in range(0, 60, 20):
+            write_file(mnt.p("jobs", "produce"), "".join(j + "\n" for j in jobs[start:start + 20]))
+        wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 60,
+                 timeout=30, what="every job done")
+        time.sleep(0.2)
+        done = [line.split(" ", 1) for line in out.read_text().splitlines()]
+        assert sorted(job for _, job in done) == sorted(jobs), "each job once"
+        assert {w for w, _ in done} == {"1", "2"}, "both workers took jobs"
+        lag = read_file(mnt.p("jobs", "consumers", "thumbnails", "lag"))
+        assert [line.split()[3] for line in lag.splitlines()] == ["0", "0"]
+    finally:
+        stop_process(proc)
 
 
 def test_retention_replaces_logrotate(mnt):

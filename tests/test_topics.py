@@ -12,7 +12,7 @@ def test_mkdir_creates_topic_with_its_tree(mount_factory):
     os.mkdir(m.p("events"))
     assert sorted(os.listdir(m.path)) == ["events"]
     assert sorted(os.listdir(m.p("events"))) == [
-        "config", "keys", "partition-0", "partition-1", "partition-2", "produce"]
+        "config", "consumers", "keys", "partition-0", "partition-1", "partition-2", "produce"]
     assert sorted(os.listdir(m.p("events", "partition-1"))) == ["end", "log", "produce", "start"]
     assert read_file(m.p("events", "partition-0", "start")) == "0\n"
     assert read_file(m.p("events", "partition-0", "end")) == "0\n"

@@ -1483,6 +1483,10 @@ static const struct test tests[] = {
 	T(record_cache_answers_only_for_its_record),
 	T(framing_is_parsed_formatted_and_kept),
 	T(append_to_fills_one_partition_in_order),
+	T(group_consume_hands_each_record_once),
+	T(group_seek_forms_and_times),
+	T(group_ids_and_deletion),
+	T(groups_catch_up_after_retention),
 };
 
 /* Runs every test, or only those named on the command line; a name that is
