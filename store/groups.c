@@ -444,27 +444,6 @@ int store_group_offsets(struct store *s, uint32_t group_id, struct store_group_o
 	return store_errno(rc, "group offsets");
 }
 
-/* Positions c on the batch holding offset (the largest key <= (gpid, offset)). */
-static int batch_at(MDB_cursor *c, uint32_t gpid, uint64_t offset, unsigned char kb[12],
-		    MDB_val *k, MDB_val *d)
-{
-	store_be32(kb, gpid);
-	store_be64(kb + 4, offset);
-	*k = (MDB_val){12, kb};
-	int rc = mdb_cursor_get(c, k, d, MDB_SET_RANGE);
-	if (rc == 0 && k->mv_size == 12 && memcmp(k->mv_data, kb, 12) == 0)
-		return 0;
-	if (rc == 0)
-		rc = mdb_cursor_get(c, k, d, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(c, k, d, MDB_LAST);
-	if (rc)
-		return rc;
-	if (k->mv_size != 12 || store_get_be32(k->mv_data) != gpid)
-		return MDB_NOTFOUND;
-	return 0;
-}
-
 /* The first offset in [start, end) whose record's timestamp is >= ms; end if
  * none. A binary search over offsets, each probe one B-tree lookup of the
  * batch holding it (all records of a batch share its timestamp): O(log n)
@@ -483,7 +462,7 @@ static int offset_for_time(struct store *s, MDB_txn *txn, uint32_t gpid,
 		unsigned char kb[12];
 		MDB_val k, d;
 		struct store_batch b;
-		if ((rc = batch_at(c, gpid, mid, kb, &k, &d)) ||
+		if ((rc = store_seek_floor(c, gpid, mid, kb, &k, &d)) ||
 		    (rc = store_batch_head(&b, d.mv_data, d.mv_size, store_map_copy, s))) {
 			rc = rc == MDB_NOTFOUND || rc == EIO ? store_corrupt("seek to time", gpid) : rc;
 			break;
@@ -619,7 +598,7 @@ static int take_partition(struct store *s, MDB_txn *txn, struct consume_args *a,
 		return rc;
 	unsigned char kb[12];
 	MDB_val k, d;
-	rc = batch_at(c, v->gpid, v->committed, kb, &k, &d);
+	rc = store_seek_floor(c, v->gpid, v->committed, kb, &k, &d);
 	size_t mapped = 0;
 	struct ends *e = NULL;
 	while (rc == 0 && v->committed < v->p.end_offset && *left > 0) {

@@ -11,8 +11,8 @@
 /* Positions c on the entry with the largest (gpid, x) key <= (gpid, v); kb is
  * the caller's, so k stays valid whichever key LMDB hands back. MDB_NOTFOUND
  * when the partition has no such entry. */
-static int seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
-		      MDB_val *d)
+int store_seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
+		     MDB_val *d)
 {
 	store_be32(kb, gpid);
 	store_be64(kb + 4, v);
@@ -49,7 +49,7 @@ static int record_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_
 		return rc;
 	unsigned char kb[12];
 	MDB_val k, d;
-	rc = seek_floor(c, gpid, offset, kb, &k, &d);
+	rc = store_seek_floor(c, gpid, offset, kb, &k, &d);
 	mdb_cursor_close(c);
 	if (rc)
 		return rc == MDB_NOTFOUND ? store_corrupt("read record", gpid) : rc;
@@ -152,7 +152,7 @@ static int log_view_txn(struct store *s, MDB_txn *txn, uint32_t gpid, uint64_t p
 	MDB_val k, d;
 	if ((rc = mdb_cursor_open(txn, s->positions, &c)))
 		return rc;
-	rc = seek_floor(c, gpid, pos, kb, &k, &d);
+	rc = store_seek_floor(c, gpid, pos, kb, &k, &d);
 	mdb_cursor_close(c);
 	if (rc)
 		return rc == MDB_NOTFOUND ? store_corrupt("read log", gpid) : rc;

@@ -241,6 +241,15 @@ int store_read_begin(struct store *s, MDB_txn **txn);
 int store_read_begin_raw(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
 
+/* --- read.c --- */
+
+/* Positions c on the entry with the largest (gpid, x) key <= (gpid, v) of a
+ * database keyed (gpid BE, u64 BE), batches or positions; kb is the caller's,
+ * so k stays valid whichever key LMDB hands back. MDB_NOTFOUND when the
+ * partition has no such entry. */
+int store_seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
+		     MDB_val *d);
+
 /* --- store.c: records and keys --- */
 
 void store_be32(unsigned char *p, uint32_t v);
