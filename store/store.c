@@ -171,6 +171,12 @@ int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, 
 		s->before_wait();
 	int rc = write_txn(s, fn, arg, need, what);
 	atomic_fetch_sub(&s->writers, 1);
+	/* A commit copies the B-tree pages it changes into new ones (the synced
+	 * snapshot's stay pinned, snapshot.c) and the next one reads those
+	 * through the map, each fault mapping 64 KiB around it (fresh records,
+	 * mostly): unmap them now and then, as log reads do. */
+	if (rc == 0 && atomic_fetch_add(&s->commits, 1) % STORE_UNMAP_COMMITS == 0)
+		store_unmap_pages(s);
 	return rc;
 }
 

@@ -43,6 +43,7 @@ struct store {
 	char *dir;                   /* the data directory */
 	size_t reserve_size;         /* of DIR/topicfs.reserve, from the disk's size */
 	atomic_int writers;          /* in store_write now, running or waiting */
+	atomic_uint commits;         /* write transactions committed (resident.c) */
 	void *map_addr;              /* the map, map_size bytes (resident.c; map_lock) */
 	atomic_size_t mapped_reads;  /* log bytes read from the map since it was unmapped */
 	void (*before_wait)(void);   /* see store_set_wait_hook */
@@ -69,7 +70,6 @@ struct store {
 	int wal_stop;
 	int wal_idle;                /* the fold thread waits for an append */
 	struct store_events wal_events; /* wal_lock: folds' events for the fold thread */
-	unsigned wal_folds;          /* fold_lock: folds committed */
 	uint64_t wal_switch_lsn;     /* the newest entry in the other file */
 	uint64_t wal_durable_lsn;    /* folded into the last durable snapshot (snap_lock) */
 	atomic_uint_fast64_t wal_appended; /* last lsn queued */
@@ -135,6 +135,8 @@ struct store_part_rec {
 
 /* Log reads unmap the map's pages after this many bytes (see resident.c). */
 #define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
+/* ... and writers after this many commits (see store_write_raw). */
+#define STORE_UNMAP_COMMITS 64u
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
 

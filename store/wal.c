@@ -41,7 +41,6 @@
 #define WAL_PENDING_MAX ((size_t)16 << 20)       /* queued bytes before appends fold */
 #define WAL_ROOM_CHECK_MS 200
 #define WAL_FOLD_PAUSE_NS (1000 * 1000)
-#define WAL_UNMAP_FOLDS 64 /* folds between unmapping the map's pages */
 /* Appends this big gain nothing from the WAL (their commit is mostly their
  * own bytes) and would write them twice: they commit directly. */
 #define WAL_DIRECT_BYTES ((size_t)64 << 10)
@@ -216,11 +215,6 @@ int store_wal_fold(struct store *s)
 			list_free(a.list);
 			atomic_store(&s->wal_folded, last);
 			atomic_store(&s->wal_direct, 0);
-			/* Each commit copies the B-tree pages it changes into new ones
-			 * (the synced snapshot's stay pinned), reading them through the
-			 * map: unmap them now and then, as log reads do. */
-			if (++s->wal_folds % WAL_UNMAP_FOLDS == 0)
-				store_unmap_pages(s);
 		} else {
 			/* Keep them, first in line; appends commit directly until a
 			 * fold succeeds (a full disk then fails them with ENOSPC). */
