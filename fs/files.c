@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhtable.h"
 #include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
@@ -15,6 +16,7 @@
 #include "logview.h"
 #include "produce.h"
 #include "record_cache.h"
+#include "supervise.h"
 #include "tfs.h"
 
 static int is_write_only(enum tfs_kind k)
@@ -41,9 +43,10 @@ static const char *kind_name(enum tfs_kind k)
 	}
 }
 
-/* What fi->fh points to for produce, keys/<key>, log, start, end and config/<name>. */
+/* What fi->fh names for produce, keys/<key>, log, start, end and config/<name>. */
 struct open_file {
 	struct tfs_handle_link link; /* first: the registry hands links back */
+	uint64_t fh;                 /* its handle (fhtable.c) */
 	uint32_t topic_id;
 	struct tfs_producer *producer; /* produce, keys/<key> */
 	struct tfs_logview *view;      /* log */
@@ -56,35 +59,123 @@ struct open_file {
 	char text[64];
 };
 
-static struct open_file *file_of(struct fuse_file_info *fi)
-{
-	return (struct open_file *)(uintptr_t)fi->fh;
-}
+/* The open files of this daemon, by handle slot (fhtable.c). */
+static _Atomic(struct open_file *) live[TFS_FH_SLOTS];
+static pthread_mutex_t revive_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* p and v NULL: a text file (start, end, config/<name>); else either is
- * NULL only when making it failed. */
-static int file_open(struct fuse_file_info *fi, uint32_t topic_id, int text,
-		     struct tfs_producer *p, struct tfs_logview *v)
+ * NULL only when making it failed. Owns p and v. */
+static struct open_file *file_make(uint64_t fh, uint32_t topic_id, int text,
+				   struct tfs_producer *p, struct tfs_logview *v)
 {
 	struct open_file *f = (text || p || v) ? calloc(1, sizeof *f) : NULL;
 	if (!f) {
 		tfs_producer_free(p);
 		tfs_logview_free(v);
-		return ENOMEM;
+		return NULL;
 	}
 	pthread_mutex_init(&f->text_lock, NULL);
+	f->fh = fh;
 	f->topic_id = topic_id;
 	f->producer = p;
 	f->view = v;
 	tfs_handles_add(&f->link);
-	fi->fh = (uint64_t)(uintptr_t)f;
+	atomic_store(&live[tfs_fh_index(fh)], f);
+	return f;
+}
+
+/* The open file of fi if this daemon made it (or revived it), else NULL. */
+static struct open_file *file_live(struct fuse_file_info *fi)
+{
+	if (!fi || !fi->fh || tfs_fh_index(fi->fh) >= TFS_FH_SLOTS)
+		return NULL;
+	struct open_file *f = atomic_load(&live[tfs_fh_index(fi->fh)]);
+	return f && f->fh == fi->fh ? f : NULL;
+}
+
+/* A handle a daemon that died gave out (--supervise): its open file is made
+ * again from its slot. What the slot does not keep is lost with the daemon:
+ * a producer's held partial line, the rest of a record a log read stopped
+ * in. NULL if fi names no open file, or without memory. */
+static struct open_file *file_revive(struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&revive_lock);
+	struct open_file *f = file_live(fi);
+	struct tfs_fh_slot *slot = f ? NULL : tfs_fh_slot(fi->fh);
+	if (slot) {
+		struct tfs_producer *p = NULL;
+		struct tfs_logview *v = NULL;
+		switch ((enum tfs_kind)slot->kind) {
+		case TFS_PRODUCE:
+		case TFS_KEY:
+			p = tfs_producer_new(tfs.store, slot->id, slot->kind == TFS_KEY ? slot->key : NULL,
+					     slot->key_len);
+			break;
+		case TFS_LOG:
+			if ((v = tfs_logview_new(slot->id)) && atomic_load(&slot->based)) {
+				v->based = 1;
+				v->shift = slot->shift;
+				v->next = slot->next;
+			}
+			break;
+		default:
+			break;
+		}
+		f = file_make(fi->fh, slot->kind == TFS_LOG ? 0 : slot->id,
+			      slot->kind != TFS_PRODUCE && slot->kind != TFS_KEY && slot->kind != TFS_LOG,
+			      p, v);
+	}
+	pthread_mutex_unlock(&revive_lock);
+	return f;
+}
+
+static struct open_file *file_of(struct fuse_file_info *fi)
+{
+	struct open_file *f = file_live(fi);
+	return f || !fi || !fi->fh ? f : file_revive(fi);
+}
+
+/* Saves what of a log view must outlive the daemon in its slot. */
+static void file_save_view(struct open_file *f)
+{
+	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
+	if (!slot || !f->view)
+		return;
+	pthread_mutex_lock(&f->view->lock);
+	int based = f->view->based;
+	slot->shift = f->view->shift;
+	slot->next = f->view->next;
+	pthread_mutex_unlock(&f->view->lock);
+	atomic_store(&slot->based, (uint32_t)based);
+}
+
+static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id, int text,
+		     struct tfs_producer *p, struct tfs_logview *v, const char *key,
+		     size_t key_len)
+{
+	uint64_t fh;
+	int err = tfs_fh_alloc(kind, id, key, key_len, &fh);
+	if (err) {
+		if (err == ENFILE)
+			tfs_log(LOG_ERR, "open: %u files are open on the mount already (ENFILE)",
+				TFS_FH_SLOTS);
+		tfs_producer_free(p);
+		tfs_logview_free(v);
+		return err;
+	}
+	if (!file_make(fh, kind == TFS_LOG ? 0 : id, text, p, v)) {
+		tfs_fh_free(fh);
+		return ENOMEM;
+	}
+	fi->fh = fh;
 	fi->direct_io = 1;
 	return 0;
 }
 
 struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
 {
-	return fi->fh ? file_of(fi)->view : NULL;
+	struct open_file *f = file_of(fi);
+	return f ? f->view : NULL;
 }
 
 /* The last close: a held partial line becomes a record. */
@@ -105,6 +196,9 @@ static void file_close(struct tfs_handle_link *l)
 		tfs_logview_free(f->view);
 	}
 	pthread_mutex_destroy(&f->text_lock);
+	struct open_file *self = f;
+	atomic_compare_exchange_strong(&live[tfs_fh_index(f->fh)], &self, NULL);
+	tfs_fh_free(f->fh);
 	free(f);
 }
 
@@ -192,7 +286,8 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	switch (n.kind) {
 	case TFS_PRODUCE:
-		if ((err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, NULL, 0), NULL))) {
+		if ((err = file_open(fi, n.kind, n.id, 0, tfs_producer_new(tfs.store, n.id, NULL, 0),
+				     NULL, NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -202,18 +297,20 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	case TFS_LOG:
-		if ((err = file_open(fi, n.id, 0, NULL, tfs_logview_new(n.id)))) {
+		if ((err = file_open(fi, n.kind, n.id, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
 		break;
 	case TFS_OFFSET:
 		fi->keep_cache = 1; /* a record never changes */
-		if (atomic_fetch_add(&offsets_open, 1) == 0)
+		/* After a takeover, offset files the daemon that died opened may
+		 * still be read: no push (see offsets_open). */
+		if (atomic_fetch_add(&offsets_open, 1) == 0 && !tfs_takeover_active())
 			push_record(ino, &n);
 		break;
 	default: /* start, end, config/<name>: direct_io, their sizes change */
-		if ((err = file_open(fi, n.id, 1, NULL, NULL))) {
+		if ((err = file_open(fi, n.kind, n.id, 1, NULL, NULL, NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -252,16 +349,18 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = file_open(fi, n.id, 0, tfs_producer_new(tfs.store, n.id, name, strlen(name)),
-				NULL);
+		err = file_open(fi, TFS_KEY, n.id, 0,
+				tfs_producer_new(tfs.store, n.id, name, strlen(name)), NULL, name,
+				strlen(name));
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
 	fi->noflush = 1; /* as in tfs_open */
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		tfs_handles_remove(&file_of(fi)->link);
-		file_close(&file_of(fi)->link);
+		struct open_file *f = file_live(fi);
+		tfs_handles_remove(&f->link);
+		file_close(&f->link);
 	}
 }
 
@@ -304,12 +403,16 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
+		struct open_file *f = file_of(fi);
 		if (size > tfs_log_reply_max())
 			size = tfs_log_reply_max();
-		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, size,
-				       tfs_log_reply, req);
+		err = f && f->view ? tfs_logview_read(tfs.store, f->view, (uint64_t)off, size,
+						      tfs_log_reply, req)
+				   : EBADF;
 		if (err)
 			fuse_reply_err(req, err);
+		else
+			file_save_view(f);
 		return;
 	}
 	if (!err && n.kind == TFS_OFFSET && !(buf = malloc(size)))
@@ -370,7 +473,8 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 	if (!err && is_write_only(n.kind)) {
-		err = tfs_producer_write(file_of(fi)->producer, buf, size);
+		struct open_file *f = file_of(fi);
+		err = f && f->producer ? tfs_producer_write(f->producer, buf, size) : EBADF;
 		if (!err)
 			tfs_poll_wake_topic(n.id);
 		if (err == EMSGSIZE)
@@ -407,9 +511,10 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
 	int err = 0;
-	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
+	struct open_file *f = file_live(fi);
+	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && f && f->producer) {
 		/* close() ends the partial line: it becomes a record now. */
-		err = tfs_producer_flush(file_of(fi)->producer);
+		err = tfs_producer_flush(f->producer);
 		if (!err)
 			tfs_poll_wake_topic(n.id);
 		if (err)
@@ -422,12 +527,16 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
-	struct open_file *f = file_of(fi);
+	/* A handle of a daemon that died, never used since, has nothing to
+	 * commit: only its slot goes. */
+	struct open_file *f = file_live(fi);
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_OFFSET)
 		atomic_fetch_sub(&offsets_open, 1);
 	if (f) {
 		tfs_handles_remove(&f->link);
 		file_close(&f->link);
+	} else if (fi->fh) {
+		tfs_fh_free(fi->fh);
 	}
 	fuse_reply_err(req, 0);
 }

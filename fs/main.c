@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fhtable.h"
 #include "housekeeping.h"
 #include "log_reply.h"
 #include "logging.h"
@@ -179,6 +180,11 @@ int main(int argc, char *argv[])
 		ready_fd = tfs_daemon_start();
 	}
 
+	/* Supervised, the supervisor mapped it, shared. */
+	if ((err = tfs_fh_table_init(0)) != 0) {
+		fprintf(stderr, "topicfs: cannot map the table of open files: %s\n", strerror(err));
+		goto out;
+	}
 	struct store_options so = {
 		.dir = tfs.opt.data_dir,
 		.map_size = (size_t)tfs.opt.map_size,

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fhtable.h"
 #include "logging.h"
 #include "supervise.h"
 
@@ -149,6 +150,11 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 			goto fail;
 	if ((init = malloc(INIT_BUF_SIZE)) == NULL)
 		goto fail;
+	/* The handles every daemon of this mount shares (fhtable.c). */
+	if (tfs_fh_table_init(1) != 0) {
+		fprintf(stderr, "topicfs: cannot map the table of open files\n");
+		goto fail;
+	}
 	if (!tfs.opt.foreground)
 		parent_fd = tfs_daemon_start();
 	se = fuse_session_new(&a, &tfs_ops, sizeof tfs_ops, NULL);
