@@ -200,6 +200,11 @@ int main(int argc, char *argv[])
 			strerror(err));
 		goto out;
 	}
+	/* Request ids start again on a new connection (see store_request_done). */
+	if (takeover && takeover->generation == 0 && (err = store_requests_clear(tfs.store)) != 0) {
+		fprintf(stderr, "topicfs: cannot reset the store's write requests: %s\n", strerror(err));
+		goto out;
+	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);

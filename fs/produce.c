@@ -86,7 +86,7 @@ static size_t partial_limit(const struct tfs_producer *p, const struct store_con
 }
 
 static int write_locked(struct tfs_producer *p, const struct store_config *cfg, const char *buf,
-			size_t size)
+			size_t size, const struct store_request *req)
 {
 	const char *end = buf + size;
 	const char *nl;
@@ -138,7 +138,7 @@ static int write_locked(struct tfs_producer *p, const struct store_config *cfg, 
 		}
 	}
 
-	if (n > 0 && (err = store_append(p->store, p->topic_id, p->recs, n)) != 0)
+	if (n > 0 && (err = store_append_req(p->store, p->topic_id, p->recs, n, req)) != 0)
 		return err; /* partial_len untouched: as before the write, which may be retried */
 
 	/* Hold what follows the last newline. */
@@ -150,6 +150,12 @@ static int write_locked(struct tfs_producer *p, const struct store_config *cfg, 
 
 int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
 {
+	return tfs_producer_write_req(p, buf, size, NULL);
+}
+
+int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
+			   const struct store_request *req)
+{
 	struct store_topic t;
 	if (size == 0)
 		return 0;
@@ -157,7 +163,7 @@ int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
 	if (err)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	err = write_locked(p, &t.config, buf, size);
+	err = write_locked(p, &t.config, buf, size, req);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }

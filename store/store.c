@@ -511,6 +511,7 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"partitions", offsetof(struct store, partitions)},
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
+		{"requests", offsetof(struct store, requests)},
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);

@@ -24,6 +24,7 @@ struct store {
 	MDB_dbi partitions;  /* gpid (u32 BE) -> struct store_part_rec */
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
+	MDB_dbi requests;    /* handle slot (u32 BE) -> the last unique ids committed (u64[]) */
 	/* Held shared by every transaction, exclusive while the map is resized:
 	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
 	pthread_rwlock_t map_lock;
@@ -159,9 +160,18 @@ int store_append_check(const struct store_record_in *recs, size_t n, size_t *nee
 /* Appends inside txn, stamped now_ms: all records or an error. */
 int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
 			const struct store_record_in *recs, size_t n, int64_t now_ms);
-/* Appends in a transaction of its own (after what the WAL holds). */
+/* Appends in a transaction of its own (after what the WAL holds), with req
+ * (may be NULL) kept in it. */
 int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n);
+			size_t n, const struct store_request *req);
+
+/* --- requests.c --- */
+
+/* Whether an entry still queued (not folded: a fold failed) carries req. */
+int store_wal_has_request(struct store *s, const struct store_request *req);
+
+/* Keeps req in txn as committed with the records appended in it. */
+int store_request_put(struct store *s, MDB_txn *txn, const struct store_request *req);
 
 /* --- wal.c --- */
 

@@ -54,9 +54,13 @@ struct wal_head {
 	uint32_t topic_id;
 	uint32_t n;   /* records */
 	int64_t ts_ms;
-	uint32_t len; /* payload bytes: per record key_len, value_len (u32), key, value */
-	uint32_t pad;
+	uint32_t len; /* payload bytes: [request], then per record key_len, value_len (u32), key, value */
+	uint32_t flags; /* WAL_HAS_REQUEST: the payload starts with the write's request */
 };
+/* The payload opens with the request (slot u32, unique u64) the records
+ * answer (store_append_req); older entries have flags 0. */
+#define WAL_HAS_REQUEST 1u
+#define WAL_REQUEST_BYTES 12
 _Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
 
 struct wal_entry {
@@ -120,7 +124,13 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 	if (!recs)
 		return ENOMEM;
 	const unsigned char *p = e->disk + sizeof(h), *end = p + h.len;
-	int rc = 0;
+	int rc = 0, has_req = (h.flags & WAL_HAS_REQUEST) && h.len >= WAL_REQUEST_BYTES;
+	struct store_request req = {0, 0};
+	if (has_req) {
+		memcpy(&req.slot, p, 4);
+		memcpy(&req.unique, p + 4, 8);
+		p += WAL_REQUEST_BYTES;
+	}
 	for (uint32_t i = 0; i < h.n && rc == 0; i++) {
 		uint32_t kl, vl;
 		if (end - p < 8) {
@@ -146,6 +156,8 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 		 * went with it. */
 		rc = 0;
 	}
+	if (rc == 0 && has_req)
+		rc = store_request_put(s, txn, &req);
 	return rc;
 }
 
@@ -339,9 +351,9 @@ static int check_topic(struct store *s, uint32_t topic_id, const struct store_re
 }
 
 static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record_in *recs,
-				    size_t n)
+				    size_t n, const struct store_request *req)
 {
-	size_t len = 0;
+	size_t len = req ? WAL_REQUEST_BYTES : 0;
 	for (size_t i = 0; i < n; i++)
 		len += 8 + (recs[i].key ? recs[i].key_len : 0) + recs[i].value_len;
 	if (len > UINT32_MAX - sizeof(struct wal_head))
@@ -352,9 +364,15 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	e->next = NULL;
 	e->size = sizeof(struct wal_head) + len;
 	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
-			     .ts_ms = store_now_ms(), .len = (uint32_t)len};
+			     .ts_ms = store_now_ms(), .len = (uint32_t)len,
+			     .flags = req ? WAL_HAS_REQUEST : 0};
 	memcpy(e->disk, &h, sizeof(h));
 	unsigned char *p = e->disk + sizeof(h);
+	if (req) {
+		memcpy(p, &req->slot, 4);
+		memcpy(p + 4, &req->unique, 8);
+		p += WAL_REQUEST_BYTES;
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t kl = recs[i].key ? (uint32_t)recs[i].key_len : WAL_NO_KEY;
 		uint32_t vl = (uint32_t)recs[i].value_len;
@@ -374,13 +392,19 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 
 int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
 {
+	return store_append_req(s, topic_id, recs, n, NULL);
+}
+
+int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+		     size_t n, const struct store_request *req)
+{
 	size_t need;
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, recs, n); /* store_write syncs */
-	struct wal_entry *e = entry_make(topic_id, recs, n);
+		return store_append_direct(s, topic_id, recs, n, req); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, recs, n, req);
 	if (!e)
 		return ENOMEM;
 	uint64_t lsn = 0;
@@ -418,6 +442,24 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
+}
+
+int store_wal_has_request(struct store *s, const struct store_request *req)
+{
+	int found = 0;
+	pthread_mutex_lock(&s->wal_lock);
+	for (struct wal_entry *e = s->wal_head; e && !found; e = e->next) {
+		const struct wal_head *h = head_of(e);
+		uint32_t slot;
+		uint64_t unique;
+		if (!(h->flags & WAL_HAS_REQUEST) || h->len < WAL_REQUEST_BYTES)
+			continue;
+		memcpy(&slot, e->disk + sizeof(*h), 4);
+		memcpy(&unique, e->disk + sizeof(*h) + 4, 8);
+		found = slot == req->slot && unique == req->unique;
+	}
+	pthread_mutex_unlock(&s->wal_lock);
+	return found;
 }
 
 /* --- files, replay, sync --- */
