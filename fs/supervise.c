@@ -43,8 +43,9 @@
  * 8 KiB, or than a write request once INIT has raised max_write. */
 #define INIT_BUF_SIZE ((size_t)(2 << 20) + 8192)
 
-/* Children that die sooner than this after starting count as a crash loop:
- * the next one waits longer, from RESTART_PAUSE_MIN_MS up to ..._MAX_MS. */
+/* Children that die sooner than this after starting, twice or more in a
+ * row, are a crash loop: the next one waits, from RESTART_PAUSE_MIN_MS on,
+ * twice as long each time up to ..._MAX_MS. Otherwise it starts at once. */
 #define QUICK_DEATH_MS 1000
 #define RESTART_PAUSE_MIN_MS 50
 #define RESTART_PAUSE_MAX_MS 5000
@@ -116,6 +117,30 @@ static ssize_t read_init(int fd, void *buf, int *resend)
 	return n;
 }
 
+/* DATA/topicfs.supervisor.pid: the process a service manager must watch and
+ * stop (the daemon's pid, in topicfs.lock, changes with each restart). */
+static void pid_file(int make)
+{
+	static int written; /* only ours is removed, never a running one's */
+	char path[4200];
+	snprintf(path, sizeof path, "%s/topicfs.supervisor.pid", tfs.opt.data_dir);
+	if (!make) {
+		if (written)
+			unlink(path);
+		return;
+	}
+	FILE *f = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && (f = fdopen(fd, "w")) != NULL) {
+		fprintf(f, "%d\n", (int)getpid());
+		written = fclose(f) == 0;
+	} else {
+		tfs_log(LOG_WARNING, "supervisor: cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 static const char *describe(int status, char *buf, size_t size)
 {
 	if (WIFSIGNALED(status))
@@ -173,6 +198,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 	set_signals(on_stop_signal);
 
 	int64_t pause = 0;
+	unsigned quick = 0; /* children in a row that died within QUICK_DEATH_MS */
 	for (unsigned gen = 0;; gen++) {
 		int ready[2];
 		if (pipe2(ready, O_CLOEXEC) != 0) {
@@ -214,6 +240,8 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 				wait_child(pid);
 				goto out_unmount;
 			}
+			/* Before the parent returns: a service manager reads it then. */
+			pid_file(1);
 			if (parent_fd >= 0) {
 				tfs_daemon_ready(parent_fd);
 				parent_fd = -1;
@@ -252,7 +280,9 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 				"in this kernel)", (int)pid, describe(status, why, sizeof why));
 			break;
 		}
-		if (mono_ms() - started >= QUICK_DEATH_MS)
+		/* One quick death may be bad luck; a second in a row is a loop. */
+		quick = mono_ms() - started < QUICK_DEATH_MS ? quick + 1 : 0;
+		if (quick < 2)
 			pause = 0;
 		else
 			pause = pause ? (2 * pause < RESTART_PAUSE_MAX_MS ? 2 * pause : RESTART_PAUSE_MAX_MS)
@@ -266,6 +296,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 out_unmount:
 	tfs_log(LOG_INFO, "supervisor: unmounting %s", tfs.opt.mountpoint);
 	fuse_session_unmount(se);
+	pid_file(0);
 	fuse_session_destroy(se);
 out:
 	if (parent_fd >= 0) {
