@@ -66,6 +66,7 @@ int tfs_fh_alloc(enum tfs_kind kind, uint32_t id, const char *key, size_t key_le
 			memcpy(s->key, key, key_len);
 		s->shift = s->next = 0;
 		atomic_store(&s->based, 0);
+		atomic_store(&s->poll_kh, 0);
 		atomic_store(&table->hint, i + 1);
 		*fh = ((uint64_t)serial << 32) | (i + 1);
 		return 0;
@@ -80,6 +81,13 @@ struct tfs_fh_slot *tfs_fh_slot(uint64_t fh)
 		return NULL;
 	struct tfs_fh_slot *s = &table->slots[i];
 	return atomic_load(&s->serial) == (uint32_t)(fh >> 32) ? s : NULL;
+}
+
+void tfs_fh_each(void (*fn)(struct tfs_fh_slot *slot, void *arg), void *arg)
+{
+	for (uint32_t i = 0; table && i < TFS_FH_SLOTS; i++)
+		if (atomic_load(&table->slots[i].serial) != 0)
+			fn(&table->slots[i], arg);
 }
 
 void tfs_fh_free(uint64_t fh)

@@ -23,6 +23,9 @@ struct tfs_fh_slot {
 	uint64_t shift;
 	uint64_t next;
 	_Atomic uint32_t based;
+	/* log: the kernel's poll handle of a poll(2) waiting for records, so
+	 * the next daemon can wake it (0: none). */
+	_Atomic uint64_t poll_kh;
 	char key[TFS_FH_KEY_MAX];
 };
 
@@ -39,5 +42,7 @@ struct tfs_fh_slot *tfs_fh_slot(uint64_t fh);
 /* Which slot fh is in (below TFS_FH_SLOTS for a valid fh). */
 uint32_t tfs_fh_index(uint64_t fh);
 void tfs_fh_free(uint64_t fh);
+/* Calls fn for every slot in use. */
+void tfs_fh_each(void (*fn)(struct tfs_fh_slot *slot, void *arg), void *arg);
 
 #endif

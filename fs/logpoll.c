@@ -5,7 +5,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "fhtable.h"
 #include "inode.h"
+#include "loop.h"
 #include "logpoll.h"
 
 struct waiter {
@@ -68,6 +70,10 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		atomic_fetch_add(&count, 1);
 	}
 	pthread_mutex_unlock(&lock);
+	/* Kept with the handle: a daemon taking over wakes it (takeover.c). */
+	struct tfs_fh_slot *slot = tfs_fh_slot(fi->fh);
+	if (slot)
+		atomic_store(&slot->poll_kh, w ? tfs_loop_request_poll_kh() : 0);
 	drop(old, 0);
 	if (!w && ph)
 		fuse_pollhandle_destroy(ph);

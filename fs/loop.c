@@ -121,11 +121,26 @@ static int is_release(const struct fuse_buf *buf, int size)
 	       h->opcode == FUSE_RELEASE;
 }
 
-static _Thread_local uint64_t current_unique;
+static _Thread_local uint64_t current_unique, current_poll_kh;
 
 uint64_t tfs_loop_request_unique(void)
 {
 	return current_unique;
+}
+
+uint64_t tfs_loop_request_poll_kh(void)
+{
+	return current_poll_kh;
+}
+
+static uint64_t request_poll_kh(const struct fuse_buf *buf, int size)
+{
+	const struct fuse_in_header *h = buf->mem;
+	const struct fuse_poll_in *in = (const void *)(h + 1);
+	if ((buf->flags & FUSE_BUF_IS_FD) || (size_t)size < sizeof *h + sizeof *in ||
+	    h->opcode != FUSE_POLL)
+		return 0;
+	return in->kh;
 }
 
 static uint64_t request_unique(const struct fuse_buf *buf, int size)
@@ -169,8 +184,9 @@ static void *worker(void *arg)
 		holding = ordered ? NULL : l;
 		tfs_log_request(request_uid(&buf, res));
 		current_unique = request_unique(&buf, res);
+		current_poll_kh = request_poll_kh(&buf, res);
 		fuse_session_process_buf(l->se, &buf);
-		current_unique = 0;
+		current_unique = current_poll_kh = 0;
 		tfs_log_request(-1);
 		/* Still ours unless the handler waited (see tfs_loop_before_wait). */
 		locked = ordered || holding == l;

@@ -23,10 +23,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fhtable.h"
 #include "logging.h"
 #include "supervise.h"
 
 #define TFS_NOTIFY_RESEND 7 /* FUSE_NOTIFY_RESEND, linux/fuse.h 7.40 */
+
+/* A poll(2) on log that was waiting when the daemon died waits on a handle
+ * only the dead daemon would have notified: each is woken (a spurious
+ * wakeup, after which the kernel polls this daemon again). */
+static void wake_poll(struct tfs_fh_slot *slot, void *arg)
+{
+	int fd = *(int *)arg;
+	uint64_t kh = atomic_exchange(&slot->poll_kh, 0);
+	struct {
+		struct fuse_out_header oh;
+		struct fuse_notify_poll_wakeup_out out;
+	} msg = {{sizeof msg, FUSE_NOTIFY_POLL, 0}, {kh}};
+	if (kh && write(fd, &msg, sizeof msg) != (ssize_t)sizeof msg)
+		tfs_log(LOG_WARNING, "takeover: cannot wake a poll on log: %s", strerror(errno));
+}
 
 static int took_over;
 
@@ -84,6 +100,7 @@ int tfs_takeover_join(struct fuse_session *se, const struct tfs_takeover *tk)
 			"the daemon that died had read stay unanswered", strerror(err));
 		err = 0;
 	}
+	tfs_fh_each(wake_poll, &sfd);
 	return 0;
 fail:
 	if (sfd != tk->fd)

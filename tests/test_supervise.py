@@ -253,3 +253,28 @@ def test_background_supervisor_writes_its_pid_and_umount_stops_it(tmp_path):
              what="the supervisor to exit after umount")
     assert not os.path.ismount(mnt)
     assert not os.path.exists(os.path.join(data, "topicfs.supervisor.pid"))
+
+
+def test_a_poll_waiting_on_log_at_the_kill_wakes_for_records_written_after(supervised):
+    import select
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "old\n")
+    fd = os.open(m.p("t", "partition-0", "log"), os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"old\n"
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(0) == [], "nothing new to read yet"
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(p.poll(20000)), daemon=True)
+        waiter.start()
+        time.sleep(0.3)  # the poll waits in the kernel, registered with the daemon
+        kill_daemon(m)
+        write_file(m.p("t", "produce"), "new\n")
+        waiter.join(timeout=5)
+        assert not waiter.is_alive(), "the poll did not wake for the new record"
+        assert got and got[0] and got[0][0][1] & select.POLLIN
+        assert os.read(fd, 4096) == b"new\n"
+    finally:
+        os.close(fd)
