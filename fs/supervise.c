@@ -51,6 +51,11 @@
 #define RESTART_PAUSE_MAX_MS 5000
 
 static volatile sig_atomic_t stop_signal; /* the supervisor was told to stop */
+/* The supervisor's mount session and the INIT it read, which a daemon
+ * inherits and keeps to its end: held here, they are reachable, not leaks
+ * (volatile: stores the compiler would otherwise drop, as nothing reads them). */
+static struct fuse_session *volatile mount_se;
+static void *volatile mount_init;
 static volatile pid_t child_pid;
 
 static void on_stop_signal(int sig)
@@ -173,7 +178,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 	for (int i = 0; i < mount_args->argc; i++)
 		if (fuse_opt_add_arg(&a, mount_args->argv[i]) != 0)
 			goto fail;
-	if ((init = malloc(INIT_BUF_SIZE)) == NULL)
+	if ((mount_init = init = malloc(INIT_BUF_SIZE)) == NULL)
 		goto fail;
 	/* The handles every daemon of this mount shares (fhtable.c). */
 	if (tfs_fh_table_init(1) != 0) {
@@ -182,13 +187,13 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 	}
 	if (!tfs.opt.foreground)
 		parent_fd = tfs_daemon_start();
-	se = fuse_session_new(&a, &tfs_ops, sizeof tfs_ops, NULL);
+	mount_se = se = fuse_session_new(&a, &tfs_ops, sizeof tfs_ops, NULL);
 	if (!se)
 		goto out;
 	if (fuse_session_mount(se, tfs.opt.mountpoint) != 0) {
 		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
 		fuse_session_destroy(se);
-		se = NULL;
+		mount_se = se = NULL;
 		goto out;
 	}
 	int fd = fuse_session_fd(se);
@@ -298,6 +303,7 @@ out_unmount:
 	fuse_session_unmount(se);
 	pid_file(0);
 	fuse_session_destroy(se);
+	mount_se = NULL;
 out:
 	if (parent_fd >= 0) {
 		char status = 1;
