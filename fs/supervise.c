@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,7 +212,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 			goto out_unmount;
 		}
 		int64_t started = mono_ms();
-		pid_t pid = fork();
+		pid_t supervisor = getpid(), pid = fork();
 		if (pid < 0) {
 			tfs_log(LOG_ERR, "supervisor: cannot start a daemon: %s", strerror(errno));
 			close(ready[0]);
@@ -221,6 +222,12 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 		if (pid == 0) {
 			set_signals(SIG_DFL);
 			signal(SIGPIPE, SIG_DFL);
+			/* A supervisor killed outright takes its daemon along, cleanly:
+			 * unsupervised it would hold the mount with no one to restart
+			 * it, and a service manager would find the mount taken. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != supervisor)
+				raise(SIGTERM);
 			close(ready[0]);
 			if (parent_fd >= 0)
 				close(parent_fd);
