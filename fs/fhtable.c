@@ -20,6 +20,8 @@
 struct table {
 	_Atomic uint32_t serial; /* the last serial given out */
 	_Atomic uint32_t hint;   /* where the search for a free slot starts */
+	_Atomic uint32_t used;   /* slots below this were ever taken: tfs_fh_each
+				  * touches no page of the rest (20 MiB) */
 	struct tfs_fh_slot slots[TFS_FH_SLOTS];
 };
 
@@ -68,6 +70,9 @@ int tfs_fh_alloc(enum tfs_kind kind, uint32_t id, const char *key, size_t key_le
 		atomic_store(&s->based, 0);
 		atomic_store(&s->poll_kh, 0);
 		atomic_store(&table->hint, i + 1);
+		uint32_t used = atomic_load(&table->used);
+		while (used < i + 1 && !atomic_compare_exchange_weak(&table->used, &used, i + 1))
+			;
 		*fh = ((uint64_t)serial << 32) | (i + 1);
 		return 0;
 	}
@@ -85,7 +90,8 @@ struct tfs_fh_slot *tfs_fh_slot(uint64_t fh)
 
 void tfs_fh_each(void (*fn)(struct tfs_fh_slot *slot, void *arg), void *arg)
 {
-	for (uint32_t i = 0; table && i < TFS_FH_SLOTS; i++)
+	uint32_t used = table ? atomic_load(&table->used) : 0;
+	for (uint32_t i = 0; i < used; i++)
 		if (atomic_load(&table->slots[i].serial) != 0)
 			fn(&table->slots[i], arg);
 }
