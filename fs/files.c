@@ -394,6 +394,20 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 	return err;
 }
 
+struct log_read {
+	fuse_req_t req;
+	struct open_file *f;
+};
+
+/* The view's state is saved before the reply: once the reader has it, it
+ * may close the file, and another worker free f. */
+static int log_reply(const struct iovec *iov, int count, void *arg)
+{
+	struct log_read *lr = arg;
+	file_save_view(lr->f);
+	return tfs_log_reply(iov, count, lr->req);
+}
+
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
@@ -405,16 +419,14 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
-		struct open_file *f = file_of(fi);
+		struct log_read lr = {req, file_of(fi)};
 		if (size > tfs_log_reply_max())
 			size = tfs_log_reply_max();
-		err = f && f->view ? tfs_logview_read(tfs.store, f->view, (uint64_t)off, size,
-						      tfs_log_reply, req)
-				   : EBADF;
+		err = lr.f && lr.f->view ? tfs_logview_read(tfs.store, lr.f->view, (uint64_t)off, size,
+							    log_reply, &lr)
+					 : EBADF;
 		if (err)
 			fuse_reply_err(req, err);
-		else
-			file_save_view(f);
 		return;
 	}
 	if (!err && n.kind == TFS_OFFSET && !(buf = malloc(size)))
