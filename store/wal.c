@@ -24,7 +24,12 @@
  * the writers waiting at the same time share (wal_sync_upto). An append of
  * more than WAL_DIRECT_BYTES commits in a transaction of its own (then a sync
  * with sync=always), and so does any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
- * failed: then a full disk fails the write() with ENOSPC, as it should. */
+ * failed: then a full disk fails the write() with ENOSPC, as it should.
+ *
+ * An entry may carry the request its write() came in (store_append_req,
+ * under --supervise): the fold keeps it in the requests database in the same
+ * transaction as the records, so a daemon that took over after a crash can
+ * tell a resent write whose records are in (requests.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
