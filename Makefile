@@ -7,19 +7,21 @@ BUILD   ?= build
 prefix  ?= /usr/local
 mandir  ?= $(prefix)/share/man
 DESTDIR ?=
-PKGS    := fuse3 lmdb
+PKGS    := fuse3 lmdb rdkafka
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP -Istore $(PKG_CFLAGS)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP -Istore -Imirror $(PKG_CFLAGS)
 LDFLAGS += $(SAN)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
 STORE_SRC := $(wildcard store/*.c)
 FS_SRC    := $(wildcard fs/*.c)
+MIRROR_SRC := $(wildcard mirror/*.c)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 STORE_OBJ := $(STORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+MIRROR_OBJ := $(MIRROR_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 # Where `make run` mounts, and the data directory it keeps in the checkout.
@@ -32,7 +34,7 @@ MNT  ?= /mnt/topics
 # The sanitizer build of the daemon, which the suite also runs against.
 ASAN_BUILD := $(BUILD)/asan
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-all: $(BUILD)/topicfs $(BUILD)/mount.topicfs
+all: $(BUILD)/topicfs $(BUILD)/mount.topicfs $(BUILD)/kafka_mock
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,8 +43,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libstore.a: $(STORE_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libstore.a
+$(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libmirror.a $(BUILD)/libstore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libmirror.a: $(MIRROR_OBJ)
+	$(AR) rcs $@ $^
+
+# The tests' Kafka cluster: librdkafka's mock, driven over stdin.
+$(BUILD)/kafka_mock: tests/kafka_mock.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/mount.topicfs: mount-helper/mount.topicfs
 	@mkdir -p $(BUILD)
@@ -67,11 +77,11 @@ unit: $(BUILD)/store_test
 
 IOJOURNAL := $(abspath $(BUILD)/iojournal.so)
 
-pytest: all $(BUILD)/iojournal.so
+pytest: all $(BUILD)/iojournal.so $(BUILD)/kafka_mock
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) TOPICFS_IOJOURNAL=$(IOJOURNAL) \
 		/usr/bin/python3 -m pytest -q tests
 
-asan-pytest: $(BUILD)/iojournal.so
+asan-pytest: $(BUILD)/iojournal.so $(BUILD)/kafka_mock
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(ASAN_FLAGS)" $(ASAN_BUILD)/topicfs
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	TOPICFS_BIN=$(abspath $(ASAN_BUILD)/topicfs) TOPICFS_IOJOURNAL=$(IOJOURNAL) \
@@ -122,7 +132,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_SECONDS ?= 300
 
-FUZZ_FS_SRC  := fs/produce.c fs/numbers.c fs/logging.c
+FUZZ_FS_SRC  := fs/produce.c fs/numbers.c fs/logging.c fs/reset.c
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(STORE_SRC) $(FUZZ_FS_SRC) $(wildcard store/*.h fs/*.h) \
 		fuzz/ubsan-ignore.txt
 	@mkdir -p $(FUZZ_BUILD)/corpus
@@ -153,15 +163,26 @@ stress: all $(BUILD)/iojournal.so
 
 # Benchmarks against a plain file and Redis Streams; writes bench/RESULTS.md (~4 min;
 # BENCH_QUICK=1 for a 10x smaller smoke run). Never part of `make test`.
-.PHONY: bench
+.PHONY: bench bench-mirror
 bench: all $(BUILD)/noopfs $(BUILD)/open_writer
 	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) NOOPFS_BIN=$(abspath $(BUILD)/noopfs) \
 		OPEN_WRITER_BIN=$(abspath $(BUILD)/open_writer) /usr/bin/python3 bench/bench.py
+	$(MAKE) bench-mirror
 
 # Long-lived writers for the benchmark: one write() per record on an open fd.
 $(BUILD)/open_writer: bench/open_writer.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -o $@ $<
+
+# The Kafka mirror's shipping rate next to a bare librdkafka producer, on the
+# mock cluster; writes bench/MIRROR.md (~1 min).
+bench-mirror: all $(BUILD)/kafka_bare
+	TOPICFS_BIN=$(abspath $(BUILD)/topicfs) KAFKA_MOCK_BIN=$(abspath $(BUILD)/kafka_mock) \
+		KAFKA_BARE_BIN=$(abspath $(BUILD)/kafka_bare) /usr/bin/python3 bench/mirror.py
+
+$(BUILD)/kafka_bare: bench/kafka_bare.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 # The benchmark's floor: a FUSE filesystem that does nothing, on libfuse's
 # request loop or on topicfs's.
@@ -169,4 +190,4 @@ $(BUILD)/noopfs: bench/noopfs.c $(BUILD)/fs/loop.o $(BUILD)/fs/logging.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ifs -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
--include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(STORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(MIRROR_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -736,6 +736,59 @@ def bulk_consume(m, rs, work):
     target("bulk consume ahead of Redis Streams XRANGE", "%.2f×" % (rt / rr), rt > rr)
 
 
+def group_consume(m, work):
+    """A consumer group reading the bulk topic's records through `consume`, and `cat log` of the
+    same partition, in turns in the same run."""
+    g = "%s/bulk0/consumers/bench" % m.mnt
+    log_path = "%s/bulk0/partition-0/log" % m.mnt
+    os.mkdir(g)
+
+    def rewind():
+        with open("%s/partition-0" % g, "w") as f:
+            f.write("earliest\n")
+    out = sh("wc -lc < %s/consume" % g).split()  # warm-up, checked
+    check(int(out[0]) == N_BULK and int(out[1]) == N_BULK * REC,
+          "cat consume gives %d lines / %d bytes (got %s)" % (N_BULK, N_BULK * REC, out))
+    check(read_text("%s/lag" % g).split()[3] == "0", "the group caught up")
+    tc, tl = [], []
+    with rss_window(m, "group consume"):
+        for rep in range(REPS):
+            rewind()
+            tc.append(timed("cat %s/consume > /dev/null" % g))
+            check(read_text("%s/partition-0" % g).strip() == str(N_BULK), "consume committed all")
+            tl.append(timed("cat %s > /dev/null" % log_path))
+    DETAIL.append("group consume seconds per run: consume %s; cat log %s" % (
+        [round(x, 3) for x in tc], [round(x, 3) for x in tl]))
+    rc, rl = N_BULK / med(tc), N_BULK / med(tl)
+    row("consumer groups", "group: `cat consumers/<g>/consume` (%d records, each committed)" % N_BULK,
+        "records/s", rc, note="`cat log` of the same partition, same run: %s records/s (%.2f×)" % (
+            fmt(rl), rc / rl))
+    target("group consume ≥ 0.5× the rate of `cat log` in the same run", "%.2f×" % (rc / rl),
+           rc >= 0.5 * rl)
+
+
+def group_follow_latency(m):
+    """Median time from a write() returning to a blocked read() of a group's `follow` returning."""
+    t = "groupfollow"
+    os.mkdir(os.path.join(m.mnt, t))
+    os.mkdir(os.path.join(m.mnt, t, "consumers", "g"))
+    fd = os.open("%s/%s/produce" % (m.mnt, t), os.O_WRONLY | os.O_APPEND)
+    try:
+        with rss_window(m, "group follow latency"):
+            ret, call, _ = follow_run("group", "%s/%s/consumers/g/follow" % (m.mnt, t),
+                                      lambda i: os.write(fd, b"follow-%d %s\n" % (i, b"f" * 80)))
+    finally:
+        os.close(fd)
+    row("consumer groups", "group: blocked `follow` read() (from write() return)", "ms median",
+        med(ret), higher=False)
+    row("consumer groups", "group: blocked `follow` read() (from write() call)", "ms median",
+        med(call), higher=False)
+    DETAIL.append("group follow latency ms from write() return: p10 %.3f, median %.3f, p90 %.3f" % (
+        statistics.quantiles(ret, n=10)[0], med(ret), statistics.quantiles(ret, n=10)[-1]))
+    target("a blocked `follow` read returns < 1 ms after the write() (median)",
+           "%.3f ms" % med(ret), med(ret) < 1.0)
+
+
 def redis_settle(c, timeout=300):
     """Waits until redis has no AOF rewrite running or scheduled, then syncs the disk."""
     deadline = time.monotonic() + timeout
@@ -915,6 +968,17 @@ def follower_main(mode, target, n):
         p.terminate()
         p.wait()
         PROCS.remove(p)
+    elif mode == "group":  # a read() of consumers/<group>/follow, blocked until records come
+        fd = os.open(target, os.O_RDONLY)
+        out.write("ready\n")
+        out.flush()
+        buf = b""
+        while len(got) < n and time.monotonic() < deadline:
+            d = os.read(fd, 65536)
+            if not d:
+                break
+            buf = scan(buf + d, time.perf_counter())
+        os.close(fd)
     else:  # loop / poll: read() to EOF, then read() in a busy loop, or poll() then read()
         fd = os.open(target, os.O_RDONLY)
         while os.read(fd, 1 << 20):
@@ -1256,6 +1320,11 @@ def report(mach, issue2res, elapsed):
 - bulk consume: `cat partition-0/log > /dev/null` vs `cat file > /dev/null` vs `XRANGE bulk (last + COUNT %d`
   pages from a python socket client (each page's reply is scanned with bytes.count/rfind, not parsed per
   field; a PING after each page marks its end). One warm-up run first, whose output is checked.
+- consumer groups: a group on the bulk-consume topic, rewound to `earliest` before each run, read by
+  `cat consumers/bench/consume > /dev/null` (every read commits what it hands out), then `cat log` of the
+  same partition, in turns; checked: the output of a warm-up run, and the committed offset after each.
+  Follow: a python reader blocked in read() on `consumers/g/follow` of a fresh topic, and the same
+  writer as below (one write() per record, every 30–170 ms); latency from the write() return.
 - random reads: a %d-record partition made by one big `cat` of the line file ×10; %d reads at random offsets
   in one python process, each `os.open(offset-n)`, `os.read`, `os.close`, timed individually, contents
   checked. Plain peer: open+pread+close of the same bytes in a 1 GB file (and pread on an open fd);
@@ -1330,6 +1399,9 @@ def main():
         log("bulk consume")
         redis_settle(rs.c)
         bulk_consume(m, rs, WORK)
+        log("consumer groups")
+        group_consume(m, WORK)
+        group_follow_latency(m)
         log("issue-2 note")
         i2 = issue2(m)
         log("follow latency")

@@ -64,6 +64,7 @@ int tfs_fh_alloc(enum tfs_kind kind, uint32_t id, const char *key, size_t key_le
 		s->kind = kind;
 		s->id = id;
 		s->key_len = (uint32_t)key_len;
+		s->framing = 0;
 		if (key_len)
 			memcpy(s->key, key, key_len);
 		s->shift = s->next = 0;

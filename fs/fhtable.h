@@ -18,6 +18,7 @@ struct tfs_fh_slot {
 	uint32_t kind;           /* enum tfs_kind */
 	uint32_t id;             /* topic id, or gpid for log */
 	uint32_t key_len;        /* keys/<key> */
+	uint32_t framing;        /* producers: the framing they were opened with */
 	/* log: the view's decided shift and read position (logview.h), saved
 	 * after each read; based is written last. */
 	uint64_t shift;

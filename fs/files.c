@@ -1,14 +1,17 @@
 /* files.c — open, read, write and close for every file of the tree. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fhtable.h"
+#include "groups.h"
 #include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
@@ -16,6 +19,7 @@
 #include "logpoll.h"
 #include "loop.h"
 #include "logview.h"
+#include "mirrored.h"
 #include "produce.h"
 #include "record_cache.h"
 #include "supervise.h"
@@ -23,12 +27,13 @@
 
 static int is_write_only(enum tfs_kind k)
 {
-	return k == TFS_PRODUCE || k == TFS_KEY;
+	return k == TFS_PRODUCE || k == TFS_KEY || k == TFS_PART_PRODUCE;
 }
 
 static int is_read_only(enum tfs_kind k)
 {
-	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET;
+	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET ||
+	       k == TFS_MIRRORED;
 }
 
 static const char *kind_name(enum tfs_kind k)
@@ -36,9 +41,11 @@ static const char *kind_name(enum tfs_kind k)
 	switch (k) {
 	case TFS_PRODUCE: return "produce";
 	case TFS_KEY: return "keys/<key>";
+	case TFS_PART_PRODUCE: return "partition-<N>/produce";
 	case TFS_LOG: return "log";
 	case TFS_START: return "start";
 	case TFS_END: return "end";
+	case TFS_MIRRORED: return "mirrored";
 	case TFS_OFFSET: return "offset-<n>";
 	case TFS_CONFIG: return "config";
 	default: return "directory";
@@ -50,7 +57,7 @@ struct open_file {
 	struct tfs_handle_link link; /* first: the registry hands links back */
 	uint64_t fh;                 /* its handle (fhtable.c) */
 	uint32_t topic_id;
-	struct tfs_producer *producer; /* produce, keys/<key> */
+	struct tfs_producer *producer; /* produce, keys/<key>, partition-<N>/produce */
 	struct tfs_logview *view;      /* log */
 	/* start, end, config/<name>: the text a read at offset 0 made. Reads
 	 * further on are served from it, as sysfs does, so a value that changes
@@ -95,6 +102,9 @@ static struct open_file *file_live(struct fuse_file_info *fi)
 	return f && f->fh == fi->fh ? f : NULL;
 }
 
+static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
+			 struct tfs_producer **p, uint32_t *topic_id);
+
 /* A handle a daemon that died gave out (--supervise): its open file is made
  * again from its slot. What the slot does not keep is lost with the daemon:
  * a producer's held partial line, the rest of a record a log read stopped
@@ -107,11 +117,16 @@ static struct open_file *file_revive(struct fuse_file_info *fi)
 	if (slot) {
 		struct tfs_producer *p = NULL;
 		struct tfs_logview *v = NULL;
+		uint32_t topic_id = slot->id;
 		switch ((enum tfs_kind)slot->kind) {
 		case TFS_PRODUCE:
 		case TFS_KEY:
-			p = tfs_producer_new(tfs.store, slot->id, slot->kind == TFS_KEY ? slot->key : NULL,
-					     slot->key_len);
+		case TFS_PART_PRODUCE:
+			/* The framing the file was opened with, not the topic's now. */
+			if (make_producer((enum tfs_kind)slot->kind, slot->id,
+					  slot->kind == TFS_KEY ? slot->key : NULL, slot->key_len, &p,
+					  &topic_id) == 0)
+				p->framing = slot->framing;
 			break;
 		case TFS_LOG:
 			if ((v = tfs_logview_new(slot->id)) && atomic_load(&slot->based)) {
@@ -123,9 +138,9 @@ static struct open_file *file_revive(struct fuse_file_info *fi)
 		default:
 			break;
 		}
-		f = file_make(fi->fh, slot->kind == TFS_LOG ? 0 : slot->id,
-			      slot->kind != TFS_PRODUCE && slot->kind != TFS_KEY && slot->kind != TFS_LOG,
-			      p, v);
+		int text = slot->kind != TFS_PRODUCE && slot->kind != TFS_KEY &&
+			   slot->kind != TFS_PART_PRODUCE && slot->kind != TFS_LOG;
+		f = file_make(fi->fh, slot->kind == TFS_LOG ? 0 : topic_id, text, p, v);
 	}
 	pthread_mutex_unlock(&revive_lock);
 	return f;
@@ -151,9 +166,11 @@ static void file_save_view(struct open_file *f)
 	atomic_store(&slot->based, (uint32_t)based);
 }
 
-static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id, int text,
-		     struct tfs_producer *p, struct tfs_logview *v, const char *key,
-		     size_t key_len)
+/* id: what the slot names (the node's id: a topic, or a partition's gpid);
+ * topic_id: the open file's topic (0 for log). */
+static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id,
+		     uint32_t topic_id, int text, struct tfs_producer *p, struct tfs_logview *v,
+		     const char *key, size_t key_len)
 {
 	uint64_t fh;
 	int err = tfs_fh_alloc(kind, id, key, key_len, &fh);
@@ -165,7 +182,10 @@ static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id,
 		tfs_logview_free(v);
 		return err;
 	}
-	if (!file_make(fh, kind == TFS_LOG ? 0 : id, text, p, v)) {
+	struct tfs_fh_slot *slot = tfs_fh_slot(fh);
+	if (p && slot)
+		slot->framing = p->framing;
+	if (!file_make(fh, topic_id, text, p, v)) {
 		tfs_fh_free(fh);
 		return ENOMEM;
 	}
@@ -174,10 +194,74 @@ static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id,
 	return 0;
 }
 
-struct tfs_logview *tfs_file_view(struct fuse_file_info *fi)
+/* With framing=writes, the longest write() taken as one record. The kernel
+ * cuts a write() into requests of at most max_write bytes and 256 pages of
+ * the caller's buffer, so one that starts inside a page carries up to a page
+ * less: every write() up to this size arrives whole, and every longer one
+ * has a first request over it, refused before anything of it is stored. */
+static size_t write_record_max(void)
 {
-	struct open_file *f = file_of(fi);
-	return f ? f->view : NULL;
+	long page = sysconf(_SC_PAGESIZE);
+	return TFS_STREAM_BLKSIZE - (size_t)(page > 0 && page < TFS_STREAM_BLKSIZE ? page : 4096);
+}
+
+/* The producer of produce (id: a topic), keys/<key> (a topic; key) or
+ * partition-<N>/produce (id: its gpid); *topic_id is its topic. */
+static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
+			 struct tfs_producer **p, uint32_t *topic_id)
+{
+	struct tfs_producer_args a = {.topic_id = id,
+				      .partition = -1,
+				      .key = key,
+				      .key_len = key ? key_len : 0,
+				      .write_max = write_record_max()};
+	struct store_partition part;
+	int err;
+	if (kind == TFS_PART_PRODUCE) {
+		if ((err = store_partition_get(tfs.store, id, &part)) != 0)
+			return err;
+		a.topic_id = part.topic_id;
+		a.partition = part.index;
+	}
+	*topic_id = a.topic_id;
+	return tfs_producer_open(p, tfs.store, &a);
+}
+
+/* Opens produce, partition-<N>/produce or (key not NULL) keys/<key>. */
+static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, const char *key)
+{
+	struct tfs_producer *p;
+	uint32_t topic_id;
+	size_t key_len = key ? strlen(key) : 0;
+	int err = make_producer(n->kind, n->id, key, key_len, &p, &topic_id);
+	if (err)
+		return err;
+	return file_open(fi, n->kind, n->id, topic_id, 0, p, NULL, key, key_len);
+}
+
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph)
+{
+	struct tfs_node n;
+	struct store_partition p;
+	if (tfs_groups_poll(req, ino, fi, ph))
+		return; /* consume, follow */
+	struct open_file *f = NULL;
+	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && (f = file_of(fi)) && f->view &&
+	    store_partition_get(tfs.store, n.id, &p) == 0) {
+		/* Kept with the handle: a daemon taking over wakes it (takeover.c).
+		 * A handle the kernel will not wait on, or one this poll answers
+		 * at once, woken by mistake, costs the poller one more POLL. */
+		struct tfs_fh_slot *slot = tfs_fh_slot(fi->fh);
+		if (slot)
+			atomic_store(&slot->poll_kh, ph ? tfs_loop_request_poll_kh() : 0);
+		tfs_poll_view(req, f->view, p.topic_id, ph);
+		return;
+	}
+	/* Everything else is a regular file: always ready. */
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 /* The last close: a held partial line becomes a record. */
@@ -189,8 +273,6 @@ static void file_close(struct tfs_handle_link *l)
 		if (err)
 			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
 				f->topic_id, strerror(err));
-		else
-			tfs_poll_wake_topic(f->topic_id);
 		tfs_producer_free(f->producer);
 	}
 	if (f->view) {
@@ -279,6 +361,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
+	if (tfs_groups_kind(n.kind)) {
+		tfs_groups_open(req, ino, &n, fi);
+		return;
+	}
 	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
 		tfs_log(LOG_INFO, "open of %s (inode %#" PRIx64 ") for %s refused: it is %s (EACCES)",
 			kind_name(n.kind), (uint64_t)ino, acc == O_RDONLY ? "reading" : "writing",
@@ -288,8 +374,8 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	switch (n.kind) {
 	case TFS_PRODUCE:
-		if ((err = file_open(fi, n.kind, n.id, 0, tfs_producer_new(tfs.store, n.id, NULL, 0),
-				     NULL, NULL, 0))) {
+	case TFS_PART_PRODUCE:
+		if ((err = open_producer(fi, &n, NULL))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -299,7 +385,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	case TFS_LOG:
-		if ((err = file_open(fi, n.kind, n.id, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
+		if ((err = file_open(fi, n.kind, n.id, 0, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -312,7 +398,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			push_record(ino, &n);
 		break;
 	default: /* start, end, config/<name>: direct_io, their sizes change */
-		if ((err = file_open(fi, n.kind, n.id, 1, NULL, NULL, NULL, 0))) {
+		if ((err = file_open(fi, n.kind, n.id, n.id, 1, NULL, NULL, NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -334,8 +420,14 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct tfs_node n;
 	struct fuse_entry_param e;
 	if (tfs_ino_parse(parent, &n) || n.kind != TFS_KEYS) {
-		tfs_log(LOG_INFO, "create '%s': files cannot be created here (EACCES)", name);
-		fuse_reply_err(req, EACCES);
+		/* The kernel asks to create a name it found missing: in a directory
+		 * of a topic removed meanwhile, that is because the directory is gone. */
+		struct stat st;
+		int err = tfs_tree_stat(parent, &st) == ENOENT ? ENOENT : EACCES;
+		tfs_log(LOG_INFO, "create '%s': %s (%s)", name,
+			err == ENOENT ? "its directory no longer exists" : "files cannot be created here",
+			err == ENOENT ? "ENOENT" : "EACCES");
+		fuse_reply_err(req, err);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_WRONLY) {
@@ -351,9 +443,7 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = file_open(fi, TFS_KEY, n.id, 0,
-				tfs_producer_new(tfs.store, n.id, name, strlen(name)), NULL, name,
-				strlen(name));
+		err = open_producer(fi, &(struct tfs_node){.kind = TFS_KEY, .id = n.id}, name);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -386,6 +476,8 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 			*len = store_config_format(&t.config, n->sub, text, cap);
 		return err;
 	}
+	if (n->kind == TFS_MIRRORED)
+		return tfs_mirrored_text(n->id, text, cap, len);
 	if ((err = store_partition_get(tfs.store, n->id, &p)) == 0) {
 		int l = snprintf(text, cap, "%" PRIu64 "\n",
 				 n->kind == TFS_START ? p.start_offset : p.end_offset);
@@ -417,6 +509,10 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_read(req, &n, size, off, fi);
+		return;
+	}
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
 		struct log_read lr = {req, file_of(fi)};
@@ -446,6 +542,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	case TFS_START:
 	case TFS_END:
+	case TFS_MIRRORED:
 	case TFS_CONFIG: {
 		struct open_file *f = file_of(fi);
 		size_t len = 0;
@@ -505,36 +602,55 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct tfs_node n;
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
+	if (!err && tfs_groups_kind(n.kind)) {
+		tfs_groups_write(req, &n, buf, size, fi);
+		return;
+	}
 	if (!err && is_write_only(n.kind)) {
 		struct open_file *f = file_of(fi);
+		if (!f || !f->producer) {
+			tfs_log(LOG_ERR, "write to %s (inode %#" PRIx64 "): no such open file (EBADF)",
+				kind_name(n.kind), (uint64_t)ino);
+			fuse_reply_err(req, EBADF);
+			return;
+		}
 		/* Supervised, the request is kept with the records, and one the
 		 * kernel resent after a takeover is answered from it if its
 		 * records are in already (store.h). */
 		uint64_t unique = tfs_loop_request_unique();
 		struct store_request r = {tfs_fh_index(fi->fh), unique & ~TFS_UNIQUE_RESEND};
-		int tagged = tfs.opt.supervise && unique && f;
+		int tagged = tfs.opt.supervise && unique;
 		if (tagged && (unique & TFS_UNIQUE_RESEND) && store_request_done(tfs.store, &r) == 1) {
 			tfs_log(LOG_INFO, "write to topic id %u resent after the daemon died: its records "
 				"were stored before, not stored again", n.id);
 			fuse_reply_write(req, size);
 			return;
 		}
-		err = f && f->producer ? tfs_producer_write_req(f->producer, buf, size,
-								tagged ? &r : NULL)
-				       : EBADF;
-		if (!err) {
-			tfs_poll_wake_topic(n.id);
+		err = tfs_producer_write_req(f->producer, buf, size, tagged ? &r : NULL);
+		if (!err)
 			test_die_after_write();
-		}
-		if (err == EMSGSIZE)
+		if (err == EMSGSIZE && f->producer->framing == STORE_FRAMING_WRITES)
+			tfs_log(LOG_INFO,
+				"write of %zu bytes to topic id %u refused: with framing=writes a "
+				"write is one record, at most max.message.bytes and %zu bytes "
+				"(EMSGSIZE); nothing of it was stored",
+				size, f->topic_id, write_record_max());
+		else if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
 				"(EMSGSIZE); nothing of the write was stored",
-				n.id);
+				f->topic_id);
+		else if (err == ENOBUFS)
+			tfs_log(LOG_WARNING,
+				"write to topic id %u refused: partial lines held for open files "
+				"would exceed %zu MiB in all (%zu MiB held now) (ENOBUFS); nothing "
+				"of the write was stored",
+				f->topic_id, TFS_HELD_TOTAL_MAX >> 20, tfs_producer_held_total() >> 20);
 		else if (err == ENOENT || err == EINVAL) /* the topic went, a key too long: the user's */
-			tfs_log(LOG_INFO, "write to topic id %u refused: %s", n.id, strerror(err));
+			tfs_log(LOG_INFO, "write to topic id %u refused: %s", f->topic_id, strerror(err));
 		else if (err)
-			tfs_log(LOG_ERR, "write to topic id %u failed: %s", n.id, strerror(err));
+			tfs_log(LOG_ERR, "write to topic id %u failed: %s", f->topic_id,
+				strerror(err));
 	} else if (!err && n.kind == TFS_CONFIG) {
 		/* sysfs-style: each write() carries the whole new value. */
 		err = store_topic_configure(tfs.store, n.id, n.sub, buf, size);
@@ -564,11 +680,9 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && f && f->producer) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(f->producer);
-		if (!err)
-			tfs_poll_wake_topic(n.id);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
-				n.id, strerror(err));
+				f->topic_id, strerror(err));
 	}
 	fuse_reply_err(req, err);
 }
@@ -576,6 +690,10 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && tfs_groups_kind(n.kind)) {
+		tfs_groups_release(req, fi);
+		return;
+	}
 	/* A handle of a daemon that died, never used since, has nothing to
 	 * commit: only its slot goes. */
 	struct open_file *f = file_live(fi);
@@ -597,4 +715,20 @@ void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 	(void)fi;
 	/* Whatever was committed becomes durable; that covers this file's records. */
 	fuse_reply_err(req, store_sync(tfs.store));
+}
+
+/* fallocate(2) has nothing to reserve in a log, and on produce glibc's
+ * posix_fallocate() would turn EOPNOTSUPP (or ENOSYS, which the kernel makes
+ * it) into writing a NUL every 4 KiB: records. ENODEV, posix_fallocate's
+ * "not a regular file", is passed on by glibc as it is. */
+void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi)
+{
+	(void)mode;
+	(void)offset;
+	(void)length;
+	(void)fi;
+	tfs_log(LOG_INFO, "fallocate on inode %#" PRIx64 " refused: nothing to allocate (ENODEV)",
+		(uint64_t)ino);
+	fuse_reply_err(req, ENODEV);
 }

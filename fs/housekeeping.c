@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "groups.h"
 #include "housekeeping.h"
 #include "logging.h"
 #include "tfs.h"
@@ -79,6 +80,8 @@ static void *loop(void *arg)
 			else if (deleted)
 				tfs_log(LOG_DEBUG, "retention deleted %llu record(s)",
 					(unsigned long long)deleted);
+			if (!err && deleted)
+				tfs_groups_catch_up();
 			next_retention = mono_ms() + interval;
 		}
 		pthread_mutex_lock(&lock);

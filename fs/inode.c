@@ -3,8 +3,9 @@
  * Layout of the 64-bit number:
  *   offset-<n> files: bit 63 = 1 | gpid (23 bits) | low 40 bits of n
  *   everything else:  bit 63 = 0 | kind (7 bits) | id (32 bits) | sub (24 bits)
- * where id is the topic id (topic-level nodes) or the gpid (partition-level
- * nodes). The root is kind 0, id 0, sub 1 = FUSE_ROOT_ID.
+ * where id is the topic id (topic-level nodes), the gpid (partition-level
+ * nodes) or the group id (nodes in consumers/<group>/). The root is kind 0,
+ * id 0, sub 1 = FUSE_ROOT_ID.
  *
  * Topic ids are never reused (32 bits: four billion topics made), so a
  * topic-level number always names the same node, across remounts too. Gpids
@@ -17,7 +18,7 @@
  * directory or a cached dentry in a deleted topic holds its inode, so its
  * number never reaches a new partition's records; the kernel forgets it
  * only once nothing uses it. After a remount the kernel holds nothing, so
- * every free gpid may be reused.
+ * every free gpid may be reused. Group ids, like topic ids, are never reused.
  * 40 bits of offset suffice: two offsets alias only if both are retained
  * while 2^40 records apart, and tfs_offset_widen() recovers the full offset
  * from the partition's retained window.

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+/* A kind's value is part of its nodes' inode numbers, which must not change
+ * across versions: new kinds go at the end. */
 enum tfs_kind {
 	TFS_ROOT,
 	TFS_TOPIC,      /* <topic>/ */
@@ -17,13 +19,23 @@ enum tfs_kind {
 	TFS_START,      /* partition-<N>/start */
 	TFS_END,        /* partition-<N>/end */
 	TFS_OFFSET,     /* partition-<N>/offset-<n> */
+	TFS_PART_PRODUCE, /* partition-<N>/produce */
+	TFS_MIRRORED,   /* partition-<N>/mirrored (with -o mirror=) */
+	/* Consumer groups (fs/groups.c): id is the topic id for consumers/, the
+	 * group id (global, never reused) for the rest; sub the partition. */
+	TFS_CONSUMERS,  /* <topic>/consumers/ */
+	TFS_GROUP,      /* consumers/<group>/ */
+	TFS_GROUP_PART, /* consumers/<group>/partition-<N> */
+	TFS_CONSUME,    /* consumers/<group>/consume */
+	TFS_FOLLOW,     /* consumers/<group>/follow */
+	TFS_LAG,        /* consumers/<group>/lag */
 	TFS_KIND_COUNT
 };
 
 struct tfs_node {
 	enum tfs_kind kind;
 	uint32_t id;     /* topic id, or gpid for partition-level kinds */
-	uint32_t sub;    /* config key for TFS_CONFIG */
+	uint32_t sub;    /* config key for TFS_CONFIG, partition for TFS_GROUP_PART */
 	uint64_t offset; /* TFS_OFFSET: the low TFS_OFFSET_BITS of the offset */
 };
 

@@ -1,13 +1,11 @@
 /* logpoll.c — poll(2) on log. A handle with nothing new to read registers the
  * kernel's poll handle here; the next append to its topic notifies it. One
- * pending poll per handle (a later poll replaces it). */
+ * pending poll per handle (a later poll replaces it). Appends come from the
+ * store's events, whoever made them. */
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "fhtable.h"
-#include "inode.h"
-#include "loop.h"
 #include "logpoll.h"
 
 struct waiter {
@@ -45,35 +43,20 @@ static void drop(struct waiter *w, int notify)
 	free(w);
 }
 
-void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-	      struct fuse_pollhandle *ph)
+void tfs_poll_view(fuse_req_t req, struct tfs_logview *v, uint32_t topic_id,
+		   struct fuse_pollhandle *ph)
 {
-	struct tfs_node n;
-	struct store_partition p;
-	struct tfs_logview *v = tfs_file_view(fi);
-	if (tfs_ino_parse(ino, &n) != 0 || n.kind != TFS_LOG || !v ||
-	    store_partition_get(tfs.store, n.id, &p) != 0) {
-		/* Everything else is a regular file: always ready. */
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
-		return;
-	}
 	/* Checked and registered under the lock: an append that commits after
 	 * the check wakes only after the registration, so it is not missed. */
 	pthread_mutex_lock(&lock);
 	int ready = tfs_logview_ready(tfs.store, v);
 	struct waiter *old = take(v), *w = NULL;
 	if (ready == 0 && ph && (w = malloc(sizeof *w))) {
-		*w = (struct waiter){waiters, v, p.topic_id, ph};
+		*w = (struct waiter){waiters, v, topic_id, ph};
 		waiters = w;
 		atomic_fetch_add(&count, 1);
 	}
 	pthread_mutex_unlock(&lock);
-	/* Kept with the handle: a daemon taking over wakes it (takeover.c). */
-	struct tfs_fh_slot *slot = tfs_fh_slot(fi->fh);
-	if (slot)
-		atomic_store(&slot->poll_kh, w ? tfs_loop_request_poll_kh() : 0);
 	drop(old, 0);
 	if (!w && ph)
 		fuse_pollhandle_destroy(ph);
@@ -81,7 +64,7 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	fuse_reply_poll(req, ready == 0 ? 0 : POLLIN | POLLRDNORM);
 }
 
-void tfs_poll_wake_topic(uint32_t topic_id)
+static void wake_topic(uint32_t topic_id)
 {
 	struct waiter *woken = NULL;
 	if (atomic_load(&count) == 0)
@@ -104,6 +87,26 @@ void tfs_poll_wake_topic(uint32_t topic_id)
 		drop(woken, 1);
 		woken = next;
 	}
+}
+
+/* The store committed a change: records to read, or a topic gone (its
+ * followers read ENOENT now). Retention does not make a follower readable. */
+static void on_event(const struct store_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->kind == STORE_EVENT_APPEND || ev->kind == STORE_EVENT_QUEUED ||
+	    ev->kind == STORE_EVENT_TOPIC_DELETED)
+		wake_topic(ev->topic_id);
+}
+
+int tfs_poll_subscribe(struct store *s)
+{
+	return store_subscribe(s, on_event, NULL);
+}
+
+void tfs_poll_unsubscribe(struct store *s)
+{
+	store_unsubscribe(s, on_event, NULL);
 }
 
 void tfs_poll_forget(const struct tfs_logview *v)

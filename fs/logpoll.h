@@ -6,10 +6,13 @@
 #include "logview.h"
 #include "tfs.h"
 
-void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-	      struct fuse_pollhandle *ph);
-/* Records were appended to (or the topic was deleted): wake its pollers. */
-void tfs_poll_wake_topic(uint32_t topic_id);
+/* Wakes pollers on the store's events (appends, topic deletion) from now on. */
+int tfs_poll_subscribe(struct store *s);
+void tfs_poll_unsubscribe(struct store *s);
+/* Answers a poll of v, a log view of topic_id: ready now, or registers ph
+ * to be notified on the topic's next append. ph may be NULL. */
+void tfs_poll_view(fuse_req_t req, struct tfs_logview *v, uint32_t topic_id,
+		   struct fuse_pollhandle *ph);
 /* The handle is closing: drop its pending poll. */
 void tfs_poll_forget(const struct tfs_logview *v);
 /* At unmount: drop every pending poll. */

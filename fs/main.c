@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "fhtable.h"
+#include "groups.h"
 #include "housekeeping.h"
 #include "log_reply.h"
 #include "logging.h"
 #include "logpoll.h"
 #include "loop.h"
+#include "mirrored.h"
 #include "options.h"
 #include "pins.h"
 #include "supervise.h"
@@ -66,6 +68,7 @@ const struct fuse_lowlevel_ops tfs_ops = {
 	.flush = tfs_flush,
 	.release = tfs_release,
 	.fsync = tfs_fsync,
+	.fallocate = tfs_fallocate,
 	.poll = tfs_poll,
 	.getxattr = tfs_getxattr,
 	.listxattr = tfs_listxattr,
@@ -207,6 +210,10 @@ int main(int argc, char *argv[])
 	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
+	if ((err = tfs_poll_subscribe(tfs.store)) != 0) {
+		fprintf(stderr, "topicfs: cannot watch the store: %s\n", strerror(err));
+		goto out;
+	}
 	se = fuse_session_new(&args, &tfs_ops, sizeof tfs_ops, NULL);
 	tfs.se = se;
 	if (!se)
@@ -225,8 +232,17 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
 		goto out_signals;
 	}
+	if ((err = tfs_mirror_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the Kafka mirror: %s\n", strerror(err));
+		goto out_unmount;
+	}
 	if ((err = tfs_housekeeping_start()) != 0) {
 		fprintf(stderr, "topicfs: cannot start the housekeeping thread: %s\n", strerror(err));
+		goto out_unmount;
+	}
+	if ((err = tfs_groups_start()) != 0) {
+		fprintf(stderr, "topicfs: cannot start the follow thread: %s\n", strerror(err));
+		tfs_housekeeping_stop();
 		goto out_unmount;
 	}
 	if (ready_fd >= 0) {
@@ -256,7 +272,10 @@ int main(int argc, char *argv[])
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();
+	tfs_mirror_stop();
+	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
+	tfs_groups_stop();
 	if (!takeover)
 		tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:

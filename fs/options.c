@@ -22,6 +22,7 @@ struct raw_options {
 	char *check_interval;
 	char *map_size;
 	char *spin;
+	char *mirror, *mirror_topics, *mirror_prefix, *mirror_host;
 };
 
 enum {
@@ -42,10 +43,15 @@ static const struct fuse_opt spec[] = {
 	OPT("retention.bytes=%s", cfg[STORE_CFG_RETENTION_BYTES]),
 	OPT("max.message.bytes=%s", cfg[STORE_CFG_MAX_MESSAGE_BYTES]),
 	OPT("key.separator=%s", cfg[STORE_CFG_KEY_SEPARATOR]),
+	OPT("framing=%s", cfg[STORE_CFG_FRAMING]),
 	OPT("sync=%s", sync),
 	OPT("retention.check.interval.ms=%s", check_interval),
 	OPT("map.size=%s", map_size),
 	OPT("spin=%s", spin),
+	OPT("mirror=%s", mirror),
+	OPT("mirror.topics=%s", mirror_topics),
+	OPT("mirror.prefix=%s", mirror_prefix),
+	OPT("mirror.host=%s", mirror_host),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -67,6 +73,28 @@ struct parse_state {
 	struct tfs_options *o;
 	int positional;
 };
+
+/* mirror.<name>=<value>: handed to librdkafka as is (it checks them). */
+static int mirror_property(struct tfs_options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		fprintf(stderr, "topicfs: option mirror.%s needs a value (mirror.<property>=<value>)\n",
+			arg);
+		return -1;
+	}
+	char **p = realloc(o->mirror_props, (o->mirror_nprops + 3) * sizeof *p);
+	if (!p)
+		return -1;
+	o->mirror_props = p;
+	p[o->mirror_nprops] = strndup(arg, (size_t)(eq - arg));
+	p[o->mirror_nprops + 1] = strdup(eq + 1);
+	p[o->mirror_nprops + 2] = NULL;
+	if (!p[o->mirror_nprops] || !p[o->mirror_nprops + 1])
+		return -1;
+	o->mirror_nprops += 2;
+	return 0;
+}
 
 static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 {
@@ -109,6 +137,10 @@ static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_SUPERVISE:
 		st->o->supervise = 1;
 		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "mirror.", 7) == 0)
+			return mirror_property(st->o, arg + 7);
+		return 1;
 	default:
 		return 1;
 	}
@@ -196,6 +228,15 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 			TFS_SPIN_US_MAX, raw->spin);
 		goto out;
 	}
+	/* Kept as given: the mirror checks them when it starts. */
+	o->mirror = raw->mirror, raw->mirror = NULL;
+	o->mirror_topics = raw->mirror_topics, raw->mirror_topics = NULL;
+	o->mirror_prefix = raw->mirror_prefix, raw->mirror_prefix = NULL;
+	o->mirror_host = raw->mirror_host, raw->mirror_host = NULL;
+	if (!o->mirror && (o->mirror_topics || o->mirror_prefix || o->mirror_host || o->mirror_props)) {
+		fprintf(stderr, "topicfs: mirror.* options need -o mirror=HOST:PORT\n");
+		goto out;
+	}
 	if (!o->data_dir || !o->mountpoint) {
 		fprintf(stderr, "topicfs: need DATA_DIR and MOUNTPOINT (see topicfs --help)\n");
 		goto out;
@@ -252,6 +293,10 @@ out:
 	free(raw->check_interval);
 	free(raw->map_size);
 	free(raw->spin);
+	free(raw->mirror);
+	free(raw->mirror_topics);
+	free(raw->mirror_prefix);
+	free(raw->mirror_host);
 	return rc;
 }
 
@@ -273,10 +318,16 @@ void tfs_options_usage(const char *prog)
 	       "  -o retention.bytes=N             keep this many log bytes per partition, -1 all (-1)\n"
 	       "  -o max.message.bytes=N           largest record value (1048576)\n"
 	       "  -o key.separator=S               split each line into key S value (none)\n"
+	       "  -o framing=lines|writes          a record per line, or per write() (lines)\n"
 	       "  -o retention.check.interval.ms=MS  how often retention runs (5000)\n"
 	       "  -o sync=interval|always          fsync once a second, or every commit (interval)\n"
 	       "  -o spin=US                       poll up to US microseconds for the next request\n"
 	       "                                   while requests come back to back; 0: never (%d)\n"
+	       "  -o mirror=HOST:PORT              ship every record to this Kafka cluster, exactly once\n"
+	       "  -o mirror.topics=REGEX           only the topics whose whole name matches (all)\n"
+	       "  -o mirror.prefix=P               Kafka topic names are P + the topic's name ()\n"
+	       "  -o mirror.host=NAME              the host header of shipped records (hostname)\n"
+	       "  -o mirror.<property>=<value>     any librdkafka property (security, linger.ms...)\n"
 	       "  -o allow_other                   let other users in; implies default_permissions:\n"
 	       "                                   topics' owners and modes are enforced\n"
 	       "  -o no_default_permissions        with allow_other: let every user do anything\n"
@@ -300,4 +351,11 @@ void tfs_options_free(struct tfs_options *o)
 {
 	free(o->data_dir);
 	free(o->mountpoint);
+	free(o->mirror);
+	free(o->mirror_topics);
+	free(o->mirror_prefix);
+	free(o->mirror_host);
+	for (size_t i = 0; i < o->mirror_nprops; i++)
+		free(o->mirror_props[i]);
+	free(o->mirror_props);
 }

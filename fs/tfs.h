@@ -42,6 +42,12 @@ struct tfs_options {
 	int64_t spin_us;              /* spin=: how long to poll for the next request */
 	int64_t map_size;             /* initial LMDB map size; 0 = the store's default */
 	struct store_config defaults; /* for new topics */
+	/* The Kafka mirror (fs/mirrored.c): -o mirror=HOST:PORT, mirror.topics=,
+	 * mirror.prefix=, mirror.host=, and librdkafka's as mirror.<name>=<value>
+	 * (name, value, ..., NULL). mirror NULL: no mirror. */
+	char *mirror, *mirror_topics, *mirror_prefix, *mirror_host;
+	char **mirror_props;
+	size_t mirror_nprops;
 };
 
 struct tfs {
@@ -78,9 +84,12 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 /* Closes every file still open, committing held partial lines (at stop). */
 void tfs_files_close_all(void);
-/* The log view of an open log file, else NULL. */
-struct tfs_logview *tfs_file_view(struct fuse_file_info *fi);
+/* poll(2): a log handle at its end waits for its topic's next append. */
+void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	      struct fuse_pollhandle *ph);
 void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi);
 void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);
 

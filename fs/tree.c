@@ -6,9 +6,10 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "groups.h"
 #include "inode.h"
-#include "logpoll.h"
 #include "logging.h"
+#include "mirrored.h"
 #include "numbers.h"
 #include "pins.h"
 #include "record_cache.h"
@@ -92,6 +93,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	if (err)
 		return ENOENT;
 
+	if (tfs_groups_kind(n.kind))
+		return tfs_groups_stat(&n, ino, st);
 	if (n.kind == TFS_ROOT) {
 		uint64_t count = 0;
 		err = store_topic_count(tfs.store, &count);
@@ -100,7 +103,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		return err;
 	}
 	int partition_level = n.kind == TFS_PARTITION || n.kind == TFS_LOG || n.kind == TFS_START ||
-			      n.kind == TFS_END || n.kind == TFS_OFFSET;
+			      n.kind == TFS_END || n.kind == TFS_OFFSET || n.kind == TFS_PART_PRODUCE ||
+			      n.kind == TFS_MIRRORED;
 	if (partition_level && (err = store_partition_get(tfs.store, n.id, &p)) != 0)
 		return err;
 	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
@@ -110,7 +114,8 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 
 	switch (n.kind) {
 	case TFS_TOPIC:
-		fill(st, ino, S_IFDIR | o.mode, 4 + t.config.partitions, 0, t.created_ms);
+		/* ., and the .. of keys, config, consumers and each partition */
+		fill(st, ino, S_IFDIR | o.mode, 5 + t.config.partitions, 0, t.created_ms);
 		break;
 	case TFS_KEYS:
 		fill(st, ino, S_IFDIR | (o.mode & 0777), 2, 0, t.created_ms);
@@ -127,6 +132,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	}
 	case TFS_PRODUCE:
 	case TFS_KEY:
+	case TFS_PART_PRODUCE:
 		fill(st, ino, S_IFREG | wr, 1, 0, t.created_ms);
 		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
@@ -142,6 +148,13 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
 		int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
 		fill(st, ino, S_IFREG | ro, 1, len, p.last_append_ms);
+		break;
+	}
+	case TFS_MIRRORED: {
+		size_t len;
+		if (!tfs_mirror_is_on() || (err = tfs_mirrored_text(n.id, text, sizeof text, &len)))
+			return err ? err : ENOENT;
+		fill(st, ino, S_IFREG | ro, 1, (off_t)len, p.last_append_ms);
 		break;
 	}
 	case TFS_OFFSET: {
@@ -224,6 +237,10 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				    TTL_STATIC);
 			return;
 		}
+		if (strcmp(name, "consumers") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_CONSUMERS, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
 		num = suffix_number(name, "partition-");
 		if (num < 0 || num >= STORE_PARTITIONS_MAX ||
 		    store_partition_find(tfs.store, n.id, (uint32_t)num, &p) != 0)
@@ -240,6 +257,15 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	case TFS_PARTITION:
 		if (strcmp(name, "log") == 0) {
 			reply_entry(req, tfs_ino_make(TFS_LOG, n.id, 0), TTL_STATIC, 0);
+			return;
+		}
+		if (strcmp(name, "produce") == 0) {
+			reply_entry(req, tfs_ino_make(TFS_PART_PRODUCE, n.id, 0), TTL_STATIC,
+				    TTL_STATIC);
+			return;
+		}
+		if (strcmp(name, "mirrored") == 0 && tfs_mirror_is_on()) {
+			reply_entry(req, tfs_ino_make(TFS_MIRRORED, n.id, 0), TTL_STATIC, 0);
 			return;
 		}
 		if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {
@@ -261,6 +287,10 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	case TFS_KEYS:
 		/* Key files do not exist until written: create() opens them. */
 		break;
+	case TFS_CONSUMERS:
+	case TFS_GROUP:
+		tfs_groups_lookup(req, &n, name);
+		return;
 	default:
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -281,8 +311,9 @@ void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	tfs_ino_parse(ino, &n);
 	double ttl = n.kind == TFS_OFFSET ? TTL_IMMUTABLE
 		   : (n.kind == TFS_LOG || n.kind == TFS_START || n.kind == TFS_END ||
+		      n.kind == TFS_MIRRORED ||
 		      n.kind == TFS_CONFIG || n.kind == TFS_PARTITION || n.kind == TFS_ROOT ||
-		      n.kind == TFS_TOPIC)
+		      n.kind == TFS_TOPIC || tfs_groups_kind(n.kind))
 			   ? 0
 			   : TTL_STATIC;
 	fuse_reply_attr(req, &st, ttl);
@@ -321,7 +352,8 @@ void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG;
+	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG ||
+		       n.kind == TFS_PART_PRODUCE || n.kind == TFS_GROUP_PART;
 	int owner_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	if (owner_change && n.kind == TFS_TOPIC) {
 		int err = set_topic_owner(req, n.id, attr, to_set);
@@ -398,8 +430,9 @@ static const struct fixed_entry plain_dir_entries[] = {
 	{".", TFS_KEYS, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}};
 static const struct fixed_entry partition_entries[] = {
 	{".", TFS_PARTITION, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}, {"log", TFS_LOG, S_IFREG},
-	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}};
+	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}, {"produce", TFS_PART_PRODUCE, S_IFREG}};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define PARTITION_FIXED ((off_t)COUNT(partition_entries))
 
 static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 {
@@ -438,6 +471,10 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 				     (off_t)i + 6))
 				return 0;
 		}
+		/* After the partitions, with a cookie past any of theirs. */
+		if (off < TFS_CONSUMERS_COOKIE)
+			dir_add(d, "consumers", tfs_ino_make(TFS_CONSUMERS, n.id, 0), S_IFDIR,
+				TFS_CONSUMERS_COOKIE);
 		return 0;
 	case TFS_KEYS:
 		dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
@@ -454,18 +491,28 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
 		return 0;
 	case TFS_PARTITION: {
 		/* Offsets are contiguous in [start, end): listing them needs no record,
-		 * and offset n's cookie is n + 6, so a listing streams in O(1) memory. */
+		 * and offset n's cookie is n + PARTITION_FIXED + 1 (+ 1 with the
+		 * mirror), so a listing streams in O(1) memory. */
 		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
 			return err;
 		if (!dir_add_fixed(d, partition_entries, COUNT(partition_entries), off, n.id, ino,
 				   tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
 			return 0;
-		uint64_t o = off >= 6 ? (uint64_t)off - 5 : 0;
+		/* With the mirror, its file comes after the fixed entries and the
+		 * offsets one later. */
+		off_t first = PARTITION_FIXED + 1;
+		if (tfs_mirror_is_on()) {
+			if (off < first &&
+			    !dir_add(d, "mirrored", tfs_ino_make(TFS_MIRRORED, n.id, 0), S_IFREG, first))
+				return 0;
+			first++;
+		}
+		uint64_t o = off >= first ? (uint64_t)(off - first) + 1 : 0;
 		if (o < p.start_offset)
 			o = p.start_offset;
 		for (; o < p.end_offset; o++) {
 			snprintf(name, sizeof name, "offset-%" PRIu64, o);
-			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + 6))
+			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + first))
 				return 0;
 		}
 		return 0;
@@ -479,6 +526,11 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
 	(void)fi;
+	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) == 0 && (n.kind == TFS_CONSUMERS || n.kind == TFS_GROUP)) {
+		tfs_groups_readdir(req, &n, ino, size, off);
+		return;
+	}
 	struct dirbuf d = {req, malloc(size), size, 0};
 	if (!d.buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -495,6 +547,11 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct store_topic t;
+	struct tfs_node n;
+	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
+		tfs_groups_mkdir(req, n.id, name);
+		return;
+	}
 	if (parent != 1) {
 		tfs_log(LOG_INFO, "mkdir '%s': topics are made at the top of the mount only (EPERM)",
 			name);
@@ -521,22 +578,21 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 
 void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct tfs_node n;
+	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
+		tfs_groups_rmdir(req, n.id, name);
+		return;
+	}
 	if (parent != 1) {
 		tfs_log(LOG_INFO, "rmdir '%s': only topics can be removed (EPERM)", name);
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	struct store_topic t;
-	int err = store_name_valid(name, strlen(name)) ? store_topic_by_name(tfs.store, name, &t)
-						       : ENOENT;
-	if (!err)
-		err = store_topic_delete(tfs.store, name);
-	if (err) {
+	int err = store_name_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
+	if (err)
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
-	} else {
+	else
 		tfs_log(LOG_INFO, "topic '%s' deleted with all its records", name);
-		tfs_poll_wake_topic(t.id); /* its followers read ENOENT now */
-	}
 	fuse_reply_err(req, err);
 }
 

@@ -7,6 +7,7 @@
 
 #include "inode.h"
 #include "logging.h"
+#include "mirrored.h"
 #include "tfs.h"
 
 #define XA_KEY "user.topicfs.key"
@@ -59,6 +60,8 @@ static int record_xattr(fuse_ino_t ino, struct xattr_value *x)
 	struct store_partition p;
 	if (tfs_ino_parse(ino, &n))
 		return ENOENT;
+	if (n.kind == TFS_MIRRORED)
+		return tfs_mirrored_xattr(n.id, x->name, &x->buf, &x->len);
 	if (n.kind != TFS_OFFSET) {
 		struct stat st;
 		int err = tfs_tree_stat(ino, &st);

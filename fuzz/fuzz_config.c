@@ -36,9 +36,26 @@ static int model_int(const char *p, size_t len, int64_t min, int64_t max, int64_
 	return 1;
 }
 
+/* framing: "lines" or "writes", blanks around it allowed. */
+static int model_framing(const char *p, size_t len, int64_t *out)
+{
+	while (len && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len == 5 && memcmp(p, "lines", 5) == 0)
+		*out = STORE_FRAMING_LINES;
+	else if (len == 6 && memcmp(p, "writes", 6) == 0)
+		*out = STORE_FRAMING_WRITES;
+	else
+		return 0;
+	return 1;
+}
+
 static int64_t field(const struct store_config *c, int key)
 {
 	switch (key) {
+	case STORE_CFG_FRAMING: return c->framing;
 	case STORE_CFG_PARTITIONS: return c->partitions;
 	case STORE_CFG_RETENTION_MS: return c->retention_ms;
 	case STORE_CFG_RETENTION_BYTES: return c->retention_bytes;
@@ -72,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case STORE_CFG_KEY_SEPARATOR:
 		ok = tl <= STORE_SEPARATOR_MAX && !memchr(text, '\n', tl) && !memchr(text, 0, tl);
 		break;
+	case STORE_CFG_FRAMING: ok = model_framing(text, tl, &want); break;
 	default: ok = 0; break;
 	}
 	if (!ok) {

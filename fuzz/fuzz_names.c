@@ -5,8 +5,9 @@
  *   fuzz_config   store_config_parse/_format  config/<name> values, round trip
  *   fuzz_numbers  tfs_parse_u64               offset-<n> / partition-<N> names
  *   fuzz_batch    store_batch_decode/_record  the stored batch encoding
- *   fuzz_produce  tfs_producer_write/_flush   newline framing into a real store
+ *   fuzz_produce  tfs_producer_write/_flush   lines and writes framing into a real store
  *   fuzz_log_escape tfs_log_escape            user text in log lines
+ *   fuzz_reset    tfs_reset_parse             a group's partition-<N> reset forms
  * Each target checks its parser against a small independent model, so it
  * finds wrong answers as well as crashes. Built with clang
  * -fsanitize=fuzzer,address,undefined into build/fuzz/; `make fuzz-smoke` runs

@@ -10,10 +10,13 @@ struct append_args {
 	uint32_t topic_id;
 	const struct store_record_in *recs;
 	size_t n;
+	int64_t fixed;  /* -1: route each record; else the partition all go to */
 	uint32_t *part; /* [n] partition of each record */
 	size_t *order;  /* [n] record indexes grouped by partition, in input order */
 	size_t *first;  /* [STORE_PARTITIONS_MAX + 1] start of each group in order */
 	int64_t now;    /* the records' timestamp */
+	struct store_event *ev; /* out: one per partition appended to, announced after commit */
+	size_t nev;
 };
 
 /* Writes the records recs[idx[0..n-1]] as one batch at the partition's end. */
@@ -42,7 +45,8 @@ static int put_batch(struct store *s, MDB_txn *txn, uint32_t gpid, struct store_
 
 /* Appends one partition's group, cut into batches of about STORE_BATCH_TARGET. */
 static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t index,
-			const struct store_record_in *recs, const size_t *idx, size_t n, int64_t now)
+			const struct store_record_in *recs, const size_t *idx, size_t n, int64_t now,
+			struct store_event *ev)
 {
 	uint32_t gpid;
 	struct store_part_rec p;
@@ -51,6 +55,10 @@ static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32
 		rc = store_part_get_rec(s, txn, gpid, &p);
 	if (rc)
 		return rc == MDB_NOTFOUND ? EIO : rc;
+	/* A partition's timestamps never decrease, even if the clock steps back:
+	 * retention by time and seeking to a time rely on that order. */
+	if (now < p.last_append_ms)
+		now = p.last_append_ms;
 	size_t j = 0;
 	while (j < n) {
 		size_t k = j, bytes = 0;
@@ -67,6 +75,7 @@ static int append_group(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32
 		j = k;
 	}
 	p.last_append_ms = now;
+	*ev = (struct store_event){STORE_EVENT_APPEND, topic_id, gpid, p.end_offset};
 	return store_part_put_rec(s, txn, gpid, &p);
 }
 
@@ -74,6 +83,7 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct append_args *a = arg;
 	struct store_topic_rec t;
+	a->nev = 0; /* the txn may run again after the map grew */
 	int rc = store_topic_get_rec(s, txn, a->topic_id, &t);
 	if (rc)
 		return rc;
@@ -86,9 +96,13 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	/* Route, then group by partition keeping input order (a counting sort). */
 	uint64_t cursor = t.rr_cursor;
 	memset(a->first, 0, (t.partitions + 1) * sizeof(*a->first));
+	if (a->fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct store_record_in *r = &a->recs[i];
-		if (r->key)
+		if (a->fixed >= 0)
+			a->part[i] = (uint32_t)a->fixed; /* named by the producer: keys do not route */
+		else if (r->key)
 			a->part[i] = store_partition_for_key(r->key, r->key_len, t.partitions);
 		else if (t.partitions > 1)
 			a->part[i] = (uint32_t)(cursor++ % t.partitions);
@@ -107,7 +121,8 @@ static int append_txn(struct store *s, MDB_txn *txn, void *arg)
 	for (uint32_t p = 0; p < t.partitions; p++) {
 		size_t end = a->first[p];
 		if (end > begin &&
-		    (rc = append_group(s, txn, t.id, p, a->recs, a->order + begin, end - begin, now)))
+		    (rc = append_group(s, txn, t.id, p, a->recs, a->order + begin, end - begin, now,
+				       &a->ev[a->nev++])))
 			return rc;
 		begin = end;
 	}
@@ -137,40 +152,63 @@ int store_append_check(const struct store_record_in *recs, size_t n, size_t *nee
 }
 
 /* Runs the append in txn (no commit); fn is append_txn or a caller's wrapper. */
-static int with_args(uint32_t topic_id, const struct store_record_in *recs, size_t n, int64_t now,
-		     int (*fn)(struct append_args *a, void *ctx), void *ctx)
+static int with_args(uint32_t topic_id, int64_t fixed, const struct store_record_in *recs,
+		     size_t n, int64_t now, int (*fn)(struct append_args *a, void *ctx), void *ctx)
 {
-	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .now = now};
+	struct append_args a = {.topic_id = topic_id, .recs = recs, .n = n, .fixed = fixed,
+				.now = now};
 	a.part = malloc(n * sizeof(*a.part));
 	a.order = malloc(n * sizeof(*a.order));
 	a.first = malloc((STORE_PARTITIONS_MAX + 1) * sizeof(*a.first));
+	a.ev = malloc((n < STORE_PARTITIONS_MAX ? n : STORE_PARTITIONS_MAX) * sizeof(*a.ev));
 	int rc = ENOMEM;
-	if (a.part && a.order && a.first)
+	if (a.part && a.order && a.first && a.ev)
 		rc = fn(&a, ctx);
+	free(a.ev);
 	free(a.part);
 	free(a.order);
 	free(a.first);
 	return rc;
 }
 
+int store_events_add(struct store_events *l, const struct store_event *ev, size_t n)
+{
+	if (l->n + n > l->cap) {
+		size_t cap = l->cap ? l->cap : 16;
+		while (cap < l->n + n)
+			cap *= 2;
+		struct store_event *p = realloc(l->ev, cap * sizeof(*p));
+		if (!p)
+			return ENOMEM;
+		l->ev = p;
+		l->cap = cap;
+	}
+	memcpy(l->ev + l->n, ev, n * sizeof(*ev));
+	l->n += n;
+	return 0;
+}
+
 struct in_txn {
 	struct store *s;
 	MDB_txn *txn;
+	struct store_events *out;
 };
 
 static int run_in_txn(struct append_args *a, void *ctx)
 {
 	struct in_txn *t = ctx;
-	return append_txn(t->s, t->txn, a);
+	int rc = append_txn(t->s, t->txn, a);
+	return rc ? rc : store_events_add(t->out, a->ev, a->nev);
 }
 
-int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
-			const struct store_record_in *recs, size_t n, int64_t now)
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n, int64_t now,
+			struct store_events *out)
 {
 	if (n == 0)
 		return 0;
-	struct in_txn t = {s, txn};
-	return with_args(topic_id, recs, n, now, run_in_txn, &t);
+	struct in_txn t = {s, txn, out};
+	return with_args(topic_id, fixed, recs, n, now, run_in_txn, &t);
 }
 
 struct direct {
@@ -193,15 +231,19 @@ static int run_direct(struct append_args *a, void *ctx)
 {
 	struct direct *d = ctx;
 	d->a = a;
-	return store_write(d->s, direct_txn, d, d->need, "append");
+	int rc = store_write(d->s, direct_txn, d, d->need, "append");
+	if (rc == 0)
+		store_announce(d->s, a->ev, a->nev);
+	return rc;
 }
 
-int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n, const struct store_request *req)
+int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req)
 {
 	struct direct d = {s, 0, req, NULL};
 	int rc = store_append_check(recs, n, &d.need);
 	if (rc || n == 0)
 		return rc;
-	return with_args(topic_id, recs, n, store_now_ms(), run_direct, &d);
+	return with_args(topic_id, fixed, recs, n, store_now_ms(), run_direct, &d);
 }

@@ -12,7 +12,14 @@ static const char *const names[STORE_CFG_COUNT] = {
 	[STORE_CFG_RETENTION_BYTES] = "retention.bytes",
 	[STORE_CFG_MAX_MESSAGE_BYTES] = "max.message.bytes",
 	[STORE_CFG_KEY_SEPARATOR] = "key.separator",
+	[STORE_CFG_FRAMING] = "framing",
 };
+
+static const char *const framings[] = {
+	[STORE_FRAMING_LINES] = "lines",
+	[STORE_FRAMING_WRITES] = "writes",
+};
+#define FRAMING_COUNT (sizeof(framings) / sizeof(framings[0]))
 
 void store_config_defaults(struct store_config *cfg)
 {
@@ -80,6 +87,22 @@ static int parse_int(const char *p, size_t len, int64_t min, int64_t max, int64_
 	return 0;
 }
 
+/* One of the words of framings[], blanks around it allowed. */
+static int parse_framing(const char *p, size_t len, uint32_t *out)
+{
+	while (len && is_blank(*p))
+		p++, len--;
+	while (len && is_blank(p[len - 1]))
+		len--;
+	for (uint32_t f = 0; f < FRAMING_COUNT; f++) {
+		if (len == strlen(framings[f]) && memcmp(p, framings[f], len) == 0) {
+			*out = f;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
 static int separator_valid(const char *p, size_t len)
 {
 	return len <= STORE_SEPARATOR_MAX && !memchr(p, '\n', len) && !memchr(p, '\0', len);
@@ -111,6 +134,8 @@ int store_config_parse(struct store_config *cfg, enum store_config_key key, cons
 		memcpy(cfg->key_separator, text, len);
 		cfg->key_separator[len] = '\0';
 		return 0;
+	case STORE_CFG_FRAMING:
+		return parse_framing(text, len, &cfg->framing);
 	default:
 		return EINVAL;
 	}
@@ -136,6 +161,10 @@ size_t store_config_format(const struct store_config *cfg, enum store_config_key
 	case STORE_CFG_KEY_SEPARATOR:
 		n = snprintf(buf, size, "%.*s\n", STORE_SEPARATOR_MAX, cfg->key_separator);
 		break;
+	case STORE_CFG_FRAMING:
+		n = snprintf(buf, size, "%s\n",
+			     cfg->framing < FRAMING_COUNT ? framings[cfg->framing] : "?");
+		break;
 	default:
 		n = snprintf(buf, size, "%s", "");
 		break;
@@ -150,6 +179,8 @@ int store_config_check(const struct store_config *cfg)
 	if (cfg->retention_ms < -1 || cfg->retention_bytes < -1)
 		return EINVAL;
 	if (cfg->max_message_bytes < 0 || cfg->max_message_bytes > STORE_MESSAGE_MAX)
+		return EINVAL;
+	if (cfg->framing >= FRAMING_COUNT)
 		return EINVAL;
 	const char *end = memchr(cfg->key_separator, '\0', sizeof(cfg->key_separator));
 	if (!end || !separator_valid(cfg->key_separator, (size_t)(end - cfg->key_separator)))

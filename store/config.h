@@ -16,7 +16,14 @@ enum store_config_key {
 	STORE_CFG_RETENTION_BYTES,
 	STORE_CFG_MAX_MESSAGE_BYTES,
 	STORE_CFG_KEY_SEPARATOR,
+	STORE_CFG_FRAMING,
 	STORE_CFG_COUNT
+};
+
+/* How the bytes written to produce become records (config/framing). */
+enum store_framing {
+	STORE_FRAMING_LINES,  /* "lines": each '\n'-terminated line is a record */
+	STORE_FRAMING_WRITES, /* "writes": each write() is a record, byte for byte */
 };
 
 struct store_config {
@@ -25,6 +32,7 @@ struct store_config {
 	int64_t retention_bytes;   /* -1: unlimited, else >= 0; per partition */
 	int64_t max_message_bytes; /* 0 .. STORE_MESSAGE_MAX */
 	char key_separator[STORE_SEPARATOR_MAX + 1]; /* "" = lines carry no key */
+	uint32_t framing;          /* enum store_framing */
 };
 
 /* Kafka's defaults: 1 partition, 7 days, unlimited bytes, 1 MiB records, no separator. */
@@ -38,7 +46,8 @@ int store_config_lookup(const char *name);
 /* Parses text (len bytes; one trailing "\n" is ignored; numbers may have
  * surrounding blanks) into cfg's field. EINVAL: not a valid value (cfg unchanged).
  * Numbers are decimal integers in the field's range; key.separator is 0..16
- * bytes without '\n' or NUL (empty disables key parsing). */
+ * bytes without '\n' or NUL (empty disables key parsing); framing is "lines" or
+ * "writes" (blanks around it allowed). */
 int store_config_parse(struct store_config *cfg, enum store_config_key key, const char *text,
 		       size_t len);
 

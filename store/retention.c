@@ -14,6 +14,8 @@ struct retain_args {
 	int purge;        /* delete every batch, whatever the config */
 	int limit;        /* batches per txn */
 	uint64_t deleted; /* out: records deleted by this txn */
+	uint32_t topic_id; /* out: the partition's topic */
+	uint64_t start;   /* out: the partition's start after this txn */
 	int more;         /* out: stopped at the per-txn limit */
 };
 
@@ -113,6 +115,8 @@ static int retain_txn(struct store *s, MDB_txn *txn, void *arg)
 		break;
 	}
 	mdb_cursor_close(c);
+	a->topic_id = p.topic_id;
+	a->start = start_offset;
 	if (rc || start_offset == p.start_offset)
 		return rc;
 	p.start_offset = start_offset;
@@ -135,6 +139,10 @@ static int retain_partition(struct store *s, struct retain_args *a, uint64_t *de
 		if (rc)
 			return rc;
 		*deleted += a->deleted;
+		if (a->deleted && !a->purge) {
+			struct store_event ev = {STORE_EVENT_RETAIN, a->topic_id, a->gpid, a->start};
+			store_announce(s, &ev, 1);
+		}
 		if (!a->more)
 			return 0;
 	}

@@ -14,7 +14,7 @@
 
 #include "store_int.h"
 
-_Static_assert(sizeof(struct store_topic_rec) == 344, "topic record has implicit padding");
+_Static_assert(sizeof(struct store_topic_rec) == 352, "topic record has implicit padding");
 _Static_assert(offsetof(struct store_topic_rec, uid) == 328, "version 1 topic records are 328 bytes");
 _Static_assert(sizeof(struct store_part_rec) == 56, "partition record has implicit padding");
 
@@ -303,6 +303,7 @@ void store_rec_to_config(const struct store_topic_rec *rec, struct store_config 
 	cfg->max_message_bytes = rec->max_message_bytes;
 	memcpy(cfg->key_separator, rec->key_separator, sizeof(cfg->key_separator));
 	cfg->key_separator[STORE_SEPARATOR_MAX] = '\0';
+	cfg->framing = rec->framing;
 }
 
 static void config_to_rec(const struct store_config *cfg, struct store_topic_rec *rec)
@@ -312,6 +313,7 @@ static void config_to_rec(const struct store_config *cfg, struct store_topic_rec
 	rec->retention_bytes = cfg->retention_bytes;
 	rec->max_message_bytes = cfg->max_message_bytes;
 	memcpy(rec->key_separator, cfg->key_separator, sizeof(rec->key_separator));
+	rec->framing = cfg->framing;
 }
 
 static void rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t)
@@ -512,6 +514,10 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
 		{"requests", offsetof(struct store, requests)},
+		{"mirror", offsetof(struct store, mirror)},
+		{"groups", offsetof(struct store, groups)},
+		{"group_names", offsetof(struct store, group_names)},
+		{"group_offsets", offsetof(struct store, group_offsets)},
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *)((char *)s + dbs[i].off);
@@ -563,6 +569,11 @@ int store_open(struct store **out, const struct store_options *o)
 		rc = pthread_rwlock_init(&s->wal_gate, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	if (rc) {
+		free(s);
+		return rc;
+	}
+	if ((rc = store_events_init(s))) {
+		pthread_rwlock_destroy(&s->map_lock);
 		free(s);
 		return rc;
 	}
@@ -622,6 +633,7 @@ fail:
 		close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_rwlock_destroy(&s->wal_gate);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -641,6 +653,7 @@ void store_close(struct store *s)
 	close(s->lock_fd);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_rwlock_destroy(&s->wal_gate);
+	store_events_destroy(s);
 	free(s->dir);
 	free(s);
 }
@@ -798,7 +811,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		if ((rc = store_part_gpid(s, txn, id, i, &gpid)))
 			return rc == MDB_NOTFOUND ? EIO : rc;
 		if ((rc = delete_gpid_range(txn, s->batches, gpid)) ||
-		    (rc = delete_gpid_range(txn, s->positions, gpid)))
+		    (rc = delete_gpid_range(txn, s->positions, gpid)) ||
+		    (rc = delete_gpid_range(txn, s->mirror, gpid)))
 			return rc;
 		unsigned char pk[4];
 		store_be32(pk, gpid);
@@ -807,6 +821,8 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		    (rc = store_gpids_freed(s, txn, gpid)))
 			return rc;
 	}
+	if ((rc = store_groups_drop_topic(s, txn, id)))
+		return rc;
 	/* The topic's (id, index) entries are contiguous under the id prefix. */
 	if ((rc = delete_gpid_range(txn, s->topic_parts, id)))
 		return rc;
@@ -841,7 +857,12 @@ int store_topic_delete(struct store *s, const char *name)
 		}
 	}
 	struct topic_delete_args a = {name, t.id};
-	return store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	rc = store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
+	if (rc == 0) {
+		struct store_event ev = {STORE_EVENT_TOPIC_DELETED, t.id, 0, 0};
+		store_announce(s, &ev, 1);
+	}
+	return rc;
 }
 
 /* Topics are read as LMDB has them: appends the WAL still holds change no
@@ -953,6 +974,7 @@ static int topic_configure_txn(struct store *s, MDB_txn *txn, void *arg)
 	    (rc = parts_create(s, txn, &rec, old, cfg.partitions, store_now_ms())))
 		return rc;
 	config_to_rec(&cfg, &rec);
+	rec.size = sizeof(rec);
 	return store_topic_put_rec(s, txn, &rec);
 }
 

@@ -137,6 +137,12 @@ struct store_record_in {
  * EMSGSIZE: a value exceeds max.message.bytes; EINVAL: key too long;
  * ENOENT: topic gone; ENOSPC: disk full. Nothing is stored on error. */
 int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n);
+/* As store_append, but every record goes to partition `index` (0-based), in
+ * order, like a Kafka producer that names the partition: keys are stored
+ * with the records but do not route them, and the round-robin cursor stays.
+ * ENOENT: no such topic or partition. */
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n);
 
 /* What names a write() to the kernel: the file handle's slot and the FUSE
  * request's unique id, unique on the connection. Under --supervise a WRITE
@@ -150,6 +156,10 @@ struct store_request {
 /* store_append that also keeps req (NULL: none) with the records. */
 int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
 		     size_t n, const struct store_request *req);
+/* store_append_to that also keeps req (NULL: none) with the records. */
+int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req);
 /* 1 when req's records were committed, 0 if not, or a negative errno. Only
  * the last STORE_REQUESTS_KEPT requests of each slot are kept. */
 #define STORE_REQUESTS_KEPT 8
@@ -182,6 +192,15 @@ int store_record_value(struct store *s, uint32_t gpid, uint64_t offset, store_re
  * the record's stat. */
 int store_record_head(struct store *s, uint32_t gpid, uint64_t offset, store_record_fn fn,
 		      void *arg);
+
+/* Calls fn with up to max records of partition gpid from offset `from` on,
+ * in offset order, in one read transaction: as store_record_view, the
+ * pointers are valid only during the call and fn must not call back into the
+ * store. A nonzero result of fn stops the scan and is returned. ERANGE: from
+ * is below the partition's start (retention removed it; fn not called);
+ * ENOENT: no such partition. From the end on, fn is not called and it is 0. */
+int store_record_scan(struct store *s, uint32_t gpid, uint64_t from, size_t max,
+		      store_record_fn fn, void *arg);
 
 /* Copies up to size bytes of the partition's log starting at byte position pos
  * into buf; *got is how many (0 at or past end_pos). ERANGE: pos < start_pos
@@ -226,7 +245,136 @@ void store_count_mapped(struct store *s, size_t bytes);
  * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
 int store_retention_run(struct store *s, int64_t now_ms, uint64_t *deleted);
 
+/* --- the Kafka mirror's progress (store/mirror_state.c) --- */
+struct store_mirror_state {
+	uint64_t next;        /* every offset below was delivered to Kafka or lost */
+	uint64_t lost;        /* offsets retention removed before they were shipped */
+	int64_t kafka_offset; /* Kafka's offset of the record below next; -1 unknown */
+};
+/* ENOENT: the partition has no saved state. */
+int store_mirror_get(struct store *s, uint32_t gpid, struct store_mirror_state *out);
+/* Saves n states (of gpids[i]) in one transaction; partitions gone meanwhile
+ * are skipped. Deleting a topic deletes its partitions' states. */
+int store_mirror_set(struct store *s, const uint32_t *gpids,
+		     const struct store_mirror_state *states, size_t n);
+
+/* --- change events (store/events.c) ---
+ *
+ * After each committed change the store calls every subscriber, on the thread
+ * that made the change, after the commit and outside any transaction. */
+enum store_event_kind {
+	STORE_EVENT_APPEND,        /* records appended: offset is the partition's new end */
+	STORE_EVENT_QUEUED,        /* a write to the topic returned and its records are read
+				      from now on, before the WAL's fold announces them as
+				      APPEND (gpid and offset 0): for quick wakeups */
+	STORE_EVENT_RETAIN,        /* retention deleted records: offset is the new start */
+	STORE_EVENT_TOPIC_DELETED, /* the topic and its partitions are gone: gpid, offset 0 */
+};
+
+struct store_event {
+	enum store_event_kind kind;
+	uint32_t topic_id;
+	uint32_t gpid;
+	uint64_t offset;
+};
+
+/* fn may read the store but not write to it (the writer that announces may
+ * hold the caller's locks), and should return soon: the committer waits. */
+typedef void (*store_event_fn)(const struct store_event *ev, void *arg);
+#define STORE_SUBSCRIBERS_MAX 8
+/* Calls fn(ev, arg) from now on. EINVAL: fn NULL; ENOSPC: STORE_SUBSCRIBERS_MAX
+ * subscribers already. */
+int store_subscribe(struct store *s, store_event_fn fn, void *arg);
+/* Stops calling fn with arg; when it returns, no call is running any more. */
+void store_unsubscribe(struct store *s, store_event_fn fn, void *arg);
+
 /* Milliseconds since the epoch (the clock records are stamped with). */
 int64_t store_now_ms(void);
+
+/* --- consumer groups (store/groups.c) ---
+ *
+ * A group belongs to a topic and has a name (Kafka's rule) unique in it, and
+ * a numeric id, global and never reused (the FUSE layer packs it into inode
+ * numbers). It keeps a committed offset per partition: the next record to
+ * consume. A new group starts at each partition's start; a committed offset
+ * that retention passed reads as the partition's start. Deleting a topic
+ * deletes its groups. */
+struct store_group {
+	uint32_t id;
+	uint32_t topic_id;
+	char name[STORE_TOPIC_NAME_MAX + 1];
+	int64_t created_ms;
+};
+
+/* EINVAL: bad name; EEXIST: the topic has a group of that name; ENOENT: no
+ * such topic; ENOSPC: disk or ids full. */
+int store_group_create(struct store *s, uint32_t topic_id, const char *name,
+		       struct store_group *out);
+/* Deletes the group and its offsets; *id (may be NULL) is the id it had.
+ * ENOENT: no such group. */
+int store_group_delete(struct store *s, uint32_t topic_id, const char *name, uint32_t *id);
+/* ENOENT: no such group (or topic). */
+int store_group_by_name(struct store *s, uint32_t topic_id, const char *name,
+			struct store_group *out);
+int store_group_by_id(struct store *s, uint32_t id, struct store_group *out);
+/* The topic's group with the smallest id > after_id (iteration; start with
+ * 0); topic_id 0: of any topic. ENOENT at the end. */
+int store_group_next(struct store *s, uint32_t topic_id, uint32_t after_id,
+		     struct store_group *out);
+
+struct store_group_offset {
+	uint32_t index;     /* partition */
+	uint64_t committed; /* next to consume, in [start, end] */
+	uint64_t start;
+	uint64_t end;
+};
+/* The committed offsets of every partition of the group's topic, in one read
+ * transaction: the first cap of them into out[]; *count is the partition
+ * count. ENOENT: group or topic gone. */
+int store_group_offsets(struct store *s, uint32_t group_id, struct store_group_offset *out,
+			uint32_t cap, uint32_t *count);
+
+/* How store_group_seek moves a committed offset (Kafka's --reset-offsets). */
+enum store_seek {
+	STORE_SEEK_OFFSET,   /* to value (>= 0) */
+	STORE_SEEK_EARLIEST, /* to start */
+	STORE_SEEK_LATEST,   /* to end */
+	STORE_SEEK_SHIFT,    /* by value (+/-) from the committed offset */
+	STORE_SEEK_TIME,     /* to the first record stamped at or after value (ms) */
+};
+/* Commits a new offset for partition index, clamped to [start, end]; *committed
+ * (may be NULL) is where it went. Finding a time takes O(log n) batch lookups.
+ * EINVAL: a negative STORE_SEEK_OFFSET; ENOENT: group, topic or partition gone. */
+int store_group_seek(struct store *s, uint32_t group_id, uint32_t index, enum store_seek how,
+		     int64_t value, uint64_t *committed);
+
+/* Where a consume puts what it hands out, inside its write transaction:
+ * returns room for the next len bytes (whole records, each value + '\n',
+ * following the bytes before), into which the store copies them; NULL
+ * aborts the consume (ENOMEM): nothing is committed. Called first with len 0
+ * (the result ignored): start over, the transaction is being run (again). */
+typedef void *(*store_consume_fn)(size_t len, void *arg);
+struct store_consumed {
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t missed; /* records retention removed before the group read them */
+};
+/* Hands the group's next records to fn and commits them, in one transaction:
+ * whole records of up to size bytes in all (but at least one record, however
+ * long), from the partitions in turn, starting each call at another partition
+ * so that none starves. Nothing to consume: 0 with out->records 0. Concurrent
+ * calls never hand out the same record. ENOENT: group or topic gone. */
+int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
+			void *arg, struct store_consumed *out);
+/* 1 if the group has records to consume, 0 if not, or a negative errno. */
+int store_group_ready(struct store *s, uint32_t group_id);
+
+/* Called for each group partition whose committed offset retention passed. */
+typedef void (*store_missed_fn)(const struct store_group *g, uint32_t index, uint64_t missed,
+				void *arg);
+/* Moves every committed offset retention passed on to its partition's start
+ * (Kafka's auto.offset.reset=earliest), then tells fn of each, with how many
+ * records the group never saw. */
+int store_groups_catch_up(struct store *s, store_missed_fn fn, void *arg);
 
 #endif

@@ -15,6 +15,12 @@
 
 struct wal_entry;
 
+/* Events gathered in a transaction, announced after its commit. */
+struct store_events {
+	struct store_event *ev;
+	size_t n, cap;
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi meta;        /* "next_topic", "next_gpid", "format" -> u32 */
@@ -25,6 +31,10 @@ struct store {
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
 	MDB_dbi requests;    /* handle slot (u32 BE) -> the last unique ids committed (u64[]) */
+	MDB_dbi mirror;      /* gpid (u32 BE) -> struct store_mirror_state (mirror_state.c) */
+	MDB_dbi groups;        /* consumer groups, see groups.c */
+	MDB_dbi group_names;
+	MDB_dbi group_offsets;
 	/* Held shared by every transaction, exclusive while the map is resized:
 	 * mdb_env_set_mapsize() needs no transaction alive in the process. */
 	pthread_rwlock_t map_lock;
@@ -59,6 +69,7 @@ struct store {
 	size_t wal_pending;          /* bytes queued */
 	int wal_stop;
 	int wal_idle;                /* the fold thread waits for an append */
+	struct store_events wal_events; /* wal_lock: folds' events for the fold thread */
 	unsigned wal_folds;          /* fold_lock: folds committed */
 	uint64_t wal_switch_lsn;     /* the newest entry in the other file */
 	uint64_t wal_durable_lsn;    /* folded into the last durable snapshot (snap_lock) */
@@ -73,6 +84,13 @@ struct store {
 	int wal_syncing;             /* an fdatasync of the WAL is under way */
 	int wal_running;
 	pthread_t wal_thread;
+	/* events.c: the subscribers, and how many there are (read without the lock). */
+	pthread_rwlock_t subs_lock;
+	struct {
+		store_event_fn fn;
+		void *arg;
+	} subs[STORE_SUBSCRIBERS_MAX]; /* subs_lock */
+	atomic_int subscribers;
 };
 
 /* Stored topic record. `size` is the number of bytes written, so later
@@ -96,6 +114,9 @@ struct store_topic_rec {
 	uint32_t gid;
 	uint32_t mode;
 	uint32_t pad2;
+	/* Since config/framing: enum store_framing (0, lines, in older records). */
+	uint32_t framing;
+	uint32_t pad3;
 };
 
 /* Stored partition meta, same conventions as store_topic_rec. */
@@ -140,6 +161,12 @@ int store_gpids_freed(struct store *s, MDB_txn *txn, uint32_t gpid);
 
 /* One message to the log hook (see store_set_log_hook): a level, printf-style. */
 void store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --- events.c --- */
+
+int store_events_init(struct store *s);
+void store_events_destroy(struct store *s);
+/* Calls the subscribers with the n events, in order. After the commit only. */
+void store_announce(struct store *s, const struct store_event *ev, size_t n);
 
 /* --- lmdb_err.c --- */
 
@@ -157,13 +184,19 @@ int store_corrupt(const char *what, uint32_t gpid);
 
 /* Checks what needs no transaction; *need is the map room an append wants. */
 int store_append_check(const struct store_record_in *recs, size_t n, size_t *need);
-/* Appends inside txn, stamped now_ms: all records or an error. */
-int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id,
-			const struct store_record_in *recs, size_t n, int64_t now_ms);
+/* Adds n events to l. 0 or ENOMEM. */
+int store_events_add(struct store_events *l, const struct store_event *ev, size_t n);
+/* Appends inside txn, stamped now_ms: all records or an error; the events
+ * (one per partition) are added to out. fixed: -1 to route each record, else
+ * the partition index they all go to (ENOENT if the topic has no such one). */
+int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n, int64_t now_ms,
+			struct store_events *out);
 /* Appends in a transaction of its own (after what the WAL holds), with req
  * (may be NULL) kept in it. */
-int store_append_direct(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-			size_t n, const struct store_request *req);
+int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req);
 
 /* --- requests.c --- */
 
@@ -255,6 +288,11 @@ int store_snapshot_open(struct store *s);
  * the store cleanly closed. Serialized; any thread. */
 int store_snapshot_sync(struct store *s, int closing);
 void store_snapshot_close(struct store *s);
+
+/* --- groups.c --- */
+
+/* Deletes the topic's consumer groups, inside the topic's delete txn. */
+int store_groups_drop_topic(struct store *s, MDB_txn *txn, uint32_t topic_id);
 
 /* --- config.c --- */
 

@@ -51,6 +51,7 @@
  * own bytes) and would write them twice: they commit directly. */
 #define WAL_DIRECT_BYTES ((size_t)64 << 10)
 #define WAL_NO_KEY UINT32_MAX
+#define WAL_ROUTED UINT32_MAX
 
 struct wal_head {
 	uint32_t magic;
@@ -60,13 +61,15 @@ struct wal_head {
 	uint32_t n;   /* records */
 	int64_t ts_ms;
 	uint32_t len; /* payload bytes: [request], then per record key_len, value_len (u32), key, value */
+	uint32_t part; /* WAL_ROUTED, or the partition index all records go to */
 	uint32_t flags; /* WAL_HAS_REQUEST: the payload starts with the write's request */
+	uint32_t spare; /* 0; keeps the head a multiple of 8 */
 };
 /* The payload opens with the request (slot u32, unique u64) the records
- * answer (store_append_req); older entries have flags 0. */
+ * answer (store_append_req). */
 #define WAL_HAS_REQUEST 1u
 #define WAL_REQUEST_BYTES 12
-_Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
+_Static_assert(sizeof(struct wal_head) == 48, "WAL entry head has no padding");
 
 struct wal_entry {
 	struct wal_entry *next;
@@ -120,8 +123,9 @@ static int meta_lsn(struct store *s, MDB_txn *txn, uint64_t *lsn)
 	return rc;
 }
 
-/* Appends one entry's records inside txn. */
-static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
+/* Appends one entry's records inside txn, its events added to out. */
+static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e,
+		      struct store_events *out)
 {
 	struct wal_head h;
 	memcpy(&h, e->disk, sizeof(h));
@@ -154,7 +158,9 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 		p += klen + vl;
 	}
 	if (rc == 0)
-		rc = store_append_in_txn(s, txn, h.topic_id, recs, h.n, h.ts_ms);
+		rc = store_append_in_txn(s, txn, h.topic_id,
+					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms,
+					 out);
 	free(recs);
 	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
 		/* Its topic was deleted after the write was checked: the records
@@ -168,14 +174,16 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e)
 
 struct fold_args {
 	struct wal_entry *list;
+	struct store_events events; /* announced once committed */
 };
 
 static int fold_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct fold_args *a = arg;
 	uint64_t last = 0;
+	a->events.n = 0; /* the txn may run again after the map grew */
 	for (struct wal_entry *e = a->list; e; e = e->next) {
-		int rc = fold_entry(s, txn, e);
+		int rc = fold_entry(s, txn, e, &a->events);
 		if (rc)
 			return rc;
 		last = head_of(e)->lsn;
@@ -201,6 +209,8 @@ static void list_free(struct wal_entry *e)
 	}
 }
 
+static void hand_over(struct store *s, struct store_events *l);
+
 int store_wal_fold(struct store *s)
 {
 	if (atomic_load(&s->wal_folded) == atomic_load(&s->wal_appended))
@@ -211,7 +221,7 @@ int store_wal_fold(struct store *s)
 		pthread_mutex_lock(&s->fold_lock);
 	}
 	pthread_mutex_lock(&s->wal_lock);
-	struct fold_args a = {s->wal_head};
+	struct fold_args a = {.list = s->wal_head};
 	struct wal_entry *tail = s->wal_tail;
 	size_t bytes = s->wal_pending;
 	s->wal_head = s->wal_tail = NULL;
@@ -246,7 +256,36 @@ int store_wal_fold(struct store *s)
 		}
 	}
 	pthread_mutex_unlock(&s->fold_lock);
+	if (rc == 0 && a.events.n)
+		hand_over(s, &a.events);
+	free(a.events.ev);
 	return rc;
+}
+
+/* A fold runs wherever the store is used first, maybe on a thread that holds
+ * a subscriber's own lock while it reads: its events go to the fold thread,
+ * which announces them with no lock held. */
+static void hand_over(struct store *s, struct store_events *l)
+{
+	if (s->wal_running && pthread_equal(pthread_self(), s->wal_thread)) {
+		store_announce(s, l->ev, l->n);
+		return;
+	}
+	pthread_mutex_lock(&s->wal_lock);
+	if (store_events_add(&s->wal_events, l->ev, l->n) == 0 && s->wal_idle)
+		pthread_cond_signal(&s->wal_cond);
+	pthread_mutex_unlock(&s->wal_lock);
+}
+
+/* The fold thread announces what other threads' folds handed over. */
+static void announce_handed_over(struct store *s)
+{
+	pthread_mutex_lock(&s->wal_lock);
+	struct store_events l = s->wal_events;
+	s->wal_events = (struct store_events){0};
+	pthread_mutex_unlock(&s->wal_lock);
+	store_announce(s, l.ev, l.n);
+	free(l.ev);
 }
 
 /* Folds what is queued, then lets appends gather for WAL_FOLD_PAUSE_NS: a
@@ -258,7 +297,7 @@ static void *fold_loop(void *arg)
 	struct store *s = arg;
 	pthread_mutex_lock(&s->wal_lock);
 	for (;;) {
-		while (!s->wal_stop && !s->wal_head) {
+		while (!s->wal_stop && !s->wal_head && !s->wal_events.n) {
 			s->wal_idle = 1;
 			pthread_cond_wait(&s->wal_cond, &s->wal_lock);
 			s->wal_idle = 0;
@@ -266,6 +305,7 @@ static void *fold_loop(void *arg)
 		if (s->wal_stop)
 			break;
 		pthread_mutex_unlock(&s->wal_lock);
+		announce_handed_over(s);
 		int rc = store_wal_fold(s);
 		/* After a failure (a full disk), try again later. */
 		struct timespec pause = {0, rc ? 100 * 1000000 : WAL_FOLD_PAUSE_NS};
@@ -335,8 +375,8 @@ static int wal_usable(struct store *s)
 
 /* The topic must exist and take every value, as the fold will find it:
  * store_write holds wal_gate exclusively across fold and change. */
-static int check_topic(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-		       size_t n)
+static int check_topic(struct store *s, uint32_t topic_id, int64_t fixed,
+		       const struct store_record_in *recs, size_t n)
 {
 	MDB_txn *txn;
 	struct store_topic_rec t;
@@ -349,14 +389,17 @@ static int check_topic(struct store *s, uint32_t topic_id, const struct store_re
 		return store_errno(rc, "append");
 	if (t.partitions < 1 || t.partitions > STORE_PARTITIONS_MAX)
 		return EIO;
+	if (fixed >= (int64_t)t.partitions)
+		return ENOENT;
 	for (size_t i = 0; i < n; i++)
 		if (recs[i].value_len > (uint64_t)t.max_message_bytes)
 			return EMSGSIZE;
 	return 0;
 }
 
-static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record_in *recs,
-				    size_t n, const struct store_request *req)
+static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
+				    const struct store_record_in *recs, size_t n,
+				    const struct store_request *req)
 {
 	size_t len = req ? WAL_REQUEST_BYTES : 0;
 	for (size_t i = 0; i < n; i++)
@@ -370,6 +413,7 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	e->size = sizeof(struct wal_head) + len;
 	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
 			     .ts_ms = store_now_ms(), .len = (uint32_t)len,
+			     .part = fixed < 0 ? WAL_ROUTED : (uint32_t)fixed,
 			     .flags = req ? WAL_HAS_REQUEST : 0};
 	memcpy(e->disk, &h, sizeof(h));
 	unsigned char *p = e->disk + sizeof(h);
@@ -395,26 +439,21 @@ static struct wal_entry *entry_make(uint32_t topic_id, const struct store_record
 	return e;
 }
 
-int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
-{
-	return store_append_req(s, topic_id, recs, n, NULL);
-}
-
-int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
-		     size_t n, const struct store_request *req)
+static int append(struct store *s, uint32_t topic_id, int64_t fixed,
+		  const struct store_record_in *recs, size_t n, const struct store_request *req)
 {
 	size_t need;
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, recs, n, req); /* store_write syncs */
-	struct wal_entry *e = entry_make(topic_id, recs, n, req);
+		return store_append_direct(s, topic_id, fixed, recs, n, req); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, fixed, recs, n, req);
 	if (!e)
 		return ENOMEM;
 	uint64_t lsn = 0;
 	pthread_rwlock_rdlock(&s->wal_gate);
-	rc = check_topic(s, topic_id, recs, n);
+	rc = check_topic(s, topic_id, fixed, recs, n);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->wal_lock);
 		struct wal_head *h = (struct wal_head *)e->disk;
@@ -444,6 +483,10 @@ int store_append_req(struct store *s, uint32_t topic_id, const struct store_reco
 	free(e);
 	if (rc == 0 && s->sync_always)
 		rc = wal_sync_upto(s, lsn);
+	if (rc == 0) {
+		struct store_event ev = {STORE_EVENT_QUEUED, topic_id, 0, 0};
+		store_announce(s, &ev, 1);
+	}
 	if (rc == 0 && s->wal_pending > WAL_PENDING_MAX)
 		store_wal_fold(s); /* the fold thread fell behind: wait for it */
 	return rc;
@@ -465,6 +508,32 @@ int store_wal_has_request(struct store *s, const struct store_request *req)
 	}
 	pthread_mutex_unlock(&s->wal_lock);
 	return found;
+}
+
+int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
+{
+	return append(s, topic_id, -1, recs, n, NULL);
+}
+
+int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+		     size_t n, const struct store_request *req)
+{
+	return append(s, topic_id, -1, recs, n, req);
+}
+
+int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req)
+{
+	if (index >= STORE_PARTITIONS_MAX)
+		return ENOENT;
+	return append(s, topic_id, index, recs, n, req);
+}
+
+int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
+		    const struct store_record_in *recs, size_t n)
+{
+	return store_append_to_req(s, topic_id, index, recs, n, NULL);
 }
 
 /* --- files, replay, sync --- */
@@ -559,9 +628,10 @@ int store_wal_open(struct store *s)
 	list_free(*p);
 	*p = NULL;
 	if (list) {
-		struct fold_args a = {list};
+		struct fold_args a = {.list = list};
 		rc = store_write_raw(s, fold_txn, &a, list_need(list), "replay the WAL");
 		list_free(list);
+		free(a.events.ev); /* no one subscribes before the store is open */
 		if (rc) {
 			store_log(STORE_LOG_ERR, "%s: cannot replay the WAL: %s", s->dir, strerror(rc));
 			return rc;
@@ -625,6 +695,8 @@ void store_wal_close(struct store *s)
 	store_wal_fold(s);
 	list_free(s->wal_head);
 	s->wal_head = s->wal_tail = NULL;
+	free(s->wal_events.ev); /* no one listens any more */
+	s->wal_events = (struct store_events){0};
 	for (int i = 0; i < 2; i++) {
 		if (s->wal_fd[i] >= 0)
 			close(s->wal_fd[i]);

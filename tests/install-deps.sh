@@ -2,7 +2,8 @@
 # Installs the Debian packages topicfs needs to build and test, when one is missing.
 set -e
 need=""
-for p in build-essential pkg-config libfuse3-dev fuse3 liblmdb-dev python3-pytest python3-pytest-timeout attr \
+for p in build-essential pkg-config libfuse3-dev fuse3 liblmdb-dev librdkafka-dev kcat \
+	python3-pytest python3-pytest-timeout attr \
 	clang lmdb-utils strace \
 	man-db groff-base nginx rsyslog curl util-linux bsdutils systemd; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"

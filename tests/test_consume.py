@@ -148,7 +148,7 @@ def test_ls_lists_retained_offsets_in_order(mnt):
     write_file(mnt.p("t", "produce"), "".join(f"r{i}\n" for i in range(1500)))
     r = sh(f"ls -v {mnt.p('t', 'partition-0')}")
     names = r.stdout.split()
-    assert names == ["end", "log"] + [f"offset-{i}" for i in range(1500)] + ["start"]
+    assert names == ["end", "log"] + [f"offset-{i}" for i in range(1500)] + ["produce", "start"]
     # the unsorted listing streams offsets in offset order
     raw = [n for n in sh(f"ls -U {mnt.p('t', 'partition-0')}").stdout.split()
            if n.startswith("offset-")]
@@ -161,7 +161,7 @@ def test_ls_streams_a_large_partition(mnt):
     chunk = "".join(f"{i}\n" for i in range(n))
     write_file(mnt.p("t", "produce"), chunk)
     r = sh(f"ls -U {mnt.p('t', 'partition-0')} | wc -l")
-    assert int(r.stdout) == n + 3
+    assert int(r.stdout) == n + 4  # log, start, end, produce
 
 
 def test_start_and_end_follow_appends(mnt):

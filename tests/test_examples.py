@@ -1,5 +1,6 @@
 """Every setup in examples/ run for real against a mount: nginx, rsyslog, Python
-logging, the shell consumer, retention instead of logrotate, the systemd units."""
+logging, the shell consumers, the work queue, retention instead of logrotate, the
+systemd units."""
 import configparser
 import json
 import os
@@ -141,6 +142,31 @@ def test_shell_consumer_follows_new_records_with_a_command(mnt, tmp_path):
     assert out.read_text() == "ONETWOTHREE"
 
 
+def test_two_workers_on_follow_share_a_queue(mnt, tmp_path):
+    mnt.topic("jobs", partitions=2)
+    out = tmp_path / "done"
+    # Each job takes a while, so both workers get some; each appends one line.
+    proc = subprocess.Popen(["sh", os.path.join(EXAMPLES, "consumer", "workers.sh"),
+                             mnt.p("jobs"), "thumbnails", "sh", "-c",
+                             f'read job && sleep 0.01 && echo "$WORKER $job" >> {out}'])
+    try:
+        wait_for(lambda: os.path.isdir(mnt.p("jobs", "consumers", "thumbnails")),
+                 what="the group")
+        jobs = [f"photo-{i}.jpg" for i in range(60)]
+        for start in range(0, 60, 20):
+            write_file(mnt.p("jobs", "produce"), "".join(j + "\n" for j in jobs[start:start + 20]))
+        wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 60,
+                 timeout=30, what="every job done")
+        time.sleep(0.2)
+        done = [line.split(" ", 1) for line in out.read_text().splitlines()]
+        assert sorted(job for _, job in done) == sorted(jobs), "each job once"
+        assert {w for w, _ in done} == {"1", "2"}, "both workers took jobs"
+        lag = read_file(mnt.p("jobs", "consumers", "thumbnails", "lag"))
+        assert [line.split()[3] for line in lag.splitlines()] == ["0", "0"]
+    finally:
+        stop_process(proc)
+
+
 def test_retention_replaces_logrotate(mnt):
     topic = mnt.topic("access")
     keep = os.path.join(EXAMPLES, "retention", "keep.sh")
@@ -216,3 +242,46 @@ def test_systemd_mount_unit_mounts_through_the_helper(mount_helper, tmp_path):
         assert read_file(os.path.join(mnt, "t", "config", "partitions")) == "3\n"
     finally:
         unmount(mnt, data)
+
+
+def test_kafka_service_mirrors_the_server_s_topics(tmp_path):
+    from mockkafka import Kafka, wait_shipped
+    kafka = Kafka()
+    data, mnt = str(tmp_path / "data"), str(tmp_path / "mnt")
+    text = example("kafka/topicfs-kafka.service", **{
+        "/usr/local/bin/topicfs": os.path.abspath(TOPICFS), "/var/lib/topicfs": data,
+        "/srv/topics": mnt, "kafka1.example.com:9092": kafka.broker})
+    path = tmp_path / "topicfs-kafka.service"
+    path.write_text(text)
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read_string(text)
+    svc = cp["Service"]
+    try:
+        for line in text.splitlines():
+            key, _, cmd = line.partition("=")
+            if key == "ExecStartPre":
+                subprocess.run(shlex.split(cmd.lstrip("-")), capture_output=True)
+        kafka.topic("dc1.nginx", 3)
+        r = subprocess.run(shlex.split(svc["ExecStart"]), capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stderr
+        os.mkdir(os.path.join(mnt, "nginx"))
+        os.mkdir(os.path.join(mnt, "tmp-scratch"))
+        write_file(os.path.join(mnt, "nginx", "produce"), "GET /\nGET /cart\n")
+        write_file(os.path.join(mnt, "tmp-scratch", "produce"), "not shipped\n")
+
+        class Mnt:
+            p = staticmethod(lambda *a: os.path.join(mnt, *a))
+        wait_shipped(Mnt, "nginx", 3)
+        assert sorted(r["value"] for r in kafka.records("dc1.nginx")) == ["GET /", "GET /cart"]
+        assert not [t for t in kafka.topics() if "tmp" in t]
+        os.kill(daemon_pid(data), signal.SIGTERM)
+        wait_for(lambda: not os.path.ismount(mnt) and data_dir_free(data), timeout=20,
+                 what="the daemon to unmount and exit on SIGTERM")
+    finally:
+        unmount(mnt, data)
+        kafka.stop()

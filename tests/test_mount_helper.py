@@ -64,7 +64,7 @@ def test_fstab_line_then_mount_mountpoint(mount_helper, dirs):
         assert r.returncode == 0, r.stderr
         assert os.path.ismount(mnt)
         os.mkdir(os.path.join(mnt, "fromfstab"))
-        assert len(os.listdir(os.path.join(mnt, "fromfstab"))) == 3 + 3  # produce keys config
+        assert len(os.listdir(os.path.join(mnt, "fromfstab"))) == 4 + 3  # produce keys config consumers
         # A second `mount MOUNTPOINT` finds it mounted and refuses, as for any fs.
         assert mount(mnt).returncode != 0
         unmount(mnt, data)

@@ -58,3 +58,18 @@ def test_stat_after_retention_says_bytes_are_unknown_unless_exact(mnt):
 def test_stat_of_something_else_fails(tmp_path):
     r, _ = stat(str(tmp_path / "nothing"))
     assert r.returncode != 0 and "not a directory" in r.stderr
+
+
+def test_stat_shows_each_groups_committed_offset_and_lag(mnt):
+    mnt.topic("clicks", partitions=2)
+    write_file(mnt.p("clicks", "produce"), "a\nb\nc\n")  # 0: a c, 1: b
+    os.mkdir(mnt.p("clicks", "consumers", "billing"))
+    os.mkdir(mnt.p("clicks", "consumers", "audit"))
+    write_file(mnt.p("clicks", "consumers", "billing", "partition-0"), "1\n", flags=os.O_WRONLY)
+    r, rows = stat(mnt.path)
+    assert r.returncode == 0, r.stderr
+    at = rows.index(["TOPIC", "GROUP", "PARTITION", "COMMITTED", "END", "LAG"])
+    assert rows[at + 1:] == [["clicks", "audit", "0", "0", "2", "2"],
+                             ["clicks", "audit", "1", "0", "1", "1"],
+                             ["clicks", "billing", "0", "1", "2", "1"],
+                             ["clicks", "billing", "1", "0", "1", "1"]]

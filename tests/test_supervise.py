@@ -1,5 +1,6 @@
 """Producers that recover: under --supervise the mount and the files open on it
 outlive a kill -9 of the daemon; every write() that returned is stored once."""
+import errno
 import json
 import os
 import signal
@@ -278,3 +279,36 @@ def test_a_poll_waiting_on_log_at_the_kill_wakes_for_records_written_after(super
         assert os.read(fd, 4096) == b"new\n"
     finally:
         os.close(fd)
+
+
+def test_a_partition_produce_held_open_keeps_its_partition_after_a_kill(supervised):
+    m = supervised()
+    m.topic("t", partitions=3)
+    fd = os.open(m.p("t", "partition-2", "produce"), os.O_WRONLY)
+    try:
+        os.write(fd, b"one\n")
+        kill_daemon(m)
+        os.write(fd, b"two\n")
+    finally:
+        os.close(fd)
+    assert records(m, "t", 2) == [b"one", b"two"]
+    assert records(m, "t", 0) == [] and records(m, "t", 1) == []
+
+
+def test_a_consume_file_open_at_the_kill_reads_ebadf_and_a_new_open_goes_on(supervised):
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "a\nb\n")
+    os.mkdir(m.p("t", "consumers", "g"))
+    consume = m.p("t", "consumers", "g", "consume")
+    fd = os.open(consume, os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"a\nb\n"
+        kill_daemon(m)
+        write_file(m.p("t", "produce"), "c\n")
+        with pytest.raises(OSError) as e:
+            os.read(fd, 4096)
+        assert e.value.errno == errno.EBADF
+    finally:
+        os.close(fd)
+    assert read_file(consume) == "c\n", "the group's committed offset was kept"

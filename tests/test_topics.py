@@ -12,8 +12,8 @@ def test_mkdir_creates_topic_with_its_tree(mount_factory):
     os.mkdir(m.p("events"))
     assert sorted(os.listdir(m.path)) == ["events"]
     assert sorted(os.listdir(m.p("events"))) == [
-        "config", "keys", "partition-0", "partition-1", "partition-2", "produce"]
-    assert sorted(os.listdir(m.p("events", "partition-1"))) == ["end", "log", "start"]
+        "config", "consumers", "keys", "partition-0", "partition-1", "partition-2", "produce"]
+    assert sorted(os.listdir(m.p("events", "partition-1"))) == ["end", "log", "produce", "start"]
     assert read_file(m.p("events", "partition-0", "start")) == "0\n"
     assert read_file(m.p("events", "partition-0", "end")) == "0\n"
 
@@ -69,7 +69,8 @@ def test_config_files_show_mount_defaults(mount_factory):
     os.mkdir(m.p("t"))
     cfg = m.p("t", "config")
     assert sorted(os.listdir(cfg)) == [
-        "key.separator", "max.message.bytes", "partitions", "retention.bytes", "retention.ms"]
+        "framing", "key.separator", "max.message.bytes", "partitions", "retention.bytes",
+        "retention.ms"]
     assert read_file(os.path.join(cfg, "partitions")) == "2\n"
     assert read_file(os.path.join(cfg, "retention.ms")) == "1000\n"
     assert read_file(os.path.join(cfg, "retention.bytes")) == "4096\n"
@@ -140,7 +141,7 @@ def test_listings_are_fresh_after_each_change(mnt):
     part = mnt.p("t", "partition-0")
     for i in range(3):
         assert sorted(os.listdir(part)) == sorted(
-            ["log", "start", "end"] + ["offset-%d" % j for j in range(i)])
+            ["log", "start", "end", "produce"] + ["offset-%d" % j for j in range(i)])
         write_file(mnt.p("t", "produce"), b"r%d\n" % i)
     write_file(mnt.p("t", "config", "partitions"), b"3")
     assert "partition-2" in os.listdir(mnt.p("t"))

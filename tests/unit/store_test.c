@@ -3,6 +3,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +228,7 @@ static int config_equal(const struct store_config *a, const struct store_config 
 	return a->partitions == b->partitions && a->retention_ms == b->retention_ms &&
 	       a->retention_bytes == b->retention_bytes &&
 	       a->max_message_bytes == b->max_message_bytes &&
-	       strcmp(a->key_separator, b->key_separator) == 0;
+	       strcmp(a->key_separator, b->key_separator) == 0 && a->framing == b->framing;
 }
 
 static int parse(struct store_config *c, enum store_config_key k, const char *text)
@@ -986,6 +987,141 @@ static void test_retention_by_bytes_advances_start(void)
 	fx_done(&f);
 }
 
+/* What a subscriber saw: the events, and whether the store could be read then. */
+struct seen {
+	struct store *s;
+	struct store_event ev[16];
+	_Atomic int n;
+	uint64_t end_read; /* the partition's end as read inside the last append event */
+	int queued;        /* STORE_EVENT_QUEUED seen */
+};
+
+static void on_event(const struct store_event *ev, void *arg)
+{
+	struct seen *w = arg;
+	struct store_partition p;
+	if (ev->kind == STORE_EVENT_QUEUED) {
+		w->queued++; /* the write returned; the WAL's fold announces the rest */
+		return;
+	}
+	if (ev->kind == STORE_EVENT_APPEND && store_partition_get(w->s, ev->gpid, &p) == 0)
+		w->end_read = p.end_offset; /* committed already: visible to a reader */
+	if (w->n < 16)
+		w->ev[w->n++] = *ev;
+}
+
+static void test_events_announce_appends_retention_and_deletion(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	struct seen w = {.s = f.s}, other = {.s = f.s};
+	CHECK_OK(store_subscribe(f.s, on_event, &w));
+	CHECK_OK(store_subscribe(f.s, on_event, &other));
+	uint32_t id = new_topic(&f, "ev", 2);
+	CHECK(w.n == 0, "creating a topic appends nothing");
+	struct store_record_in r[3] = {
+		{NULL, 0, "a", 1}, {NULL, 0, "b", 1}, {NULL, 0, "c", 1}}; /* round robin: 0 1 0 */
+	CHECK_OK(store_append(f.s, id, r, 3));
+	CHECK(w.queued == 1 && other.queued == 1, "the write is announced as it returns");
+	struct store_partition p0;
+	CHECK_OK(store_partition_find(f.s, id, 0, &p0)); /* a read: what the WAL holds is committed */
+	/* The fold that committed it may be the fold thread's, announcing on its own. */
+	for (int i = 0; i < 1000 && (atomic_load(&w.n) < 2 || atomic_load(&other.n) < 2); i++)
+		usleep(1000);
+	CHECK(w.n == 2 && other.n == 2, "one event per partition appended to, to each subscriber");
+	CHECK(w.ev[0].kind == STORE_EVENT_APPEND && w.ev[0].topic_id == id &&
+		      w.ev[0].gpid == gpid_of(&f, id, 0) && w.ev[0].offset == 2,
+	      "partition 0's new end");
+	CHECK(w.ev[1].gpid == gpid_of(&f, id, 1) && w.ev[1].offset == 1, "partition 1's new end");
+	CHECK(w.end_read == 1, "announced after the commit");
+
+	struct store_record_in big = {NULL, 0, "x", 2 << 20};
+	char *v = calloc(1, 2 << 20);
+	big.value = v;
+	int n = w.n;
+	CHECK_RC(store_append(f.s, id, &big, 1), EMSGSIZE);
+	free(v);
+	CHECK(w.n == n, "a refused append announces nothing");
+
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "0");
+	uint64_t deleted;
+	n = w.n;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 3 && w.n == n + 2, "retention: one event per partition");
+	CHECK(w.ev[n].kind == STORE_EVENT_RETAIN && w.ev[n].offset == 2 &&
+		      w.ev[n + 1].kind == STORE_EVENT_RETAIN && w.ev[n + 1].offset == 1,
+	      "the new starts");
+
+	store_unsubscribe(f.s, on_event, &other);
+	n = w.n;
+	CHECK_OK(store_topic_delete(f.s, "ev"));
+	CHECK(w.n == n + 1 && w.ev[n].kind == STORE_EVENT_TOPIC_DELETED && w.ev[n].topic_id == id,
+	      "topic deletion");
+	CHECK(other.n == 4, "no events after unsubscribing");
+	store_unsubscribe(f.s, on_event, &w);
+	fx_done(&f);
+}
+
+struct scanned {
+	uint64_t first, next;
+	size_t n;
+	int bad;
+};
+
+static int scan_one(const struct store_record *r, void *arg)
+{
+	struct scanned *sc = arg;
+	char want[16];
+	snprintf(want, sizeof want, "rec-%05d", (int)r->offset);
+	if (sc->n == 0)
+		sc->first = r->offset;
+	else if (r->offset != sc->next)
+		sc->bad = 1;
+	if (r->value_len != 9 || memcmp(r->value, want, 9) != 0 || r->key)
+		sc->bad = 1;
+	sc->next = r->offset + 1;
+	return ++sc->n == 7000 ? EAGAIN : 0;
+}
+
+static void test_scan_reads_records_in_order_across_batches(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "sc", 1);
+	uint32_t gpid = gpid_of(&f, id, 0);
+	for (int i = 0; i < 4; i++)
+		append_n(&f, id, i * 2500, 2500); /* four appends: four batches at least */
+	struct scanned sc = {0};
+	CHECK_OK(store_record_scan(f.s, gpid, 1234, 3000, scan_one, &sc));
+	CHECK(sc.n == 3000 && sc.first == 1234 && sc.next == 4234 && !sc.bad, "3000 from 1234");
+	sc = (struct scanned){0};
+	CHECK_RC(store_record_scan(f.s, gpid, 0, 100000, scan_one, &sc), EAGAIN);
+	CHECK(sc.n == 7000 && !sc.bad, "fn's result stops the scan");
+	sc = (struct scanned){0};
+	CHECK_OK(store_record_scan(f.s, gpid, 10000, 10, scan_one, &sc));
+	CHECK(sc.n == 0, "nothing from the end on");
+	for (int i = 0; i < 5; i++)
+		append_n(&f, id, 10000 + i, 1); /* small batches: read through the map */
+	sc = (struct scanned){0};
+	CHECK_OK(store_record_scan(f.s, gpid, 9998, 100, scan_one, &sc));
+	CHECK(sc.n == 7 && sc.first == 9998 && sc.next == 10005 && !sc.bad,
+	      "from a big batch into small ones");
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "10000");
+	uint64_t deleted;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK_RC(store_record_scan(f.s, gpid, 0, 10, scan_one, &sc), ERANGE);
+
+	struct store_mirror_state ms = {0}, in = {9000, 12, 77};
+	CHECK_RC(store_mirror_get(f.s, gpid, &ms), ENOENT);
+	CHECK_OK(store_mirror_set(f.s, &gpid, &in, 1));
+	fx_reopen(&f);
+	CHECK_OK(store_mirror_get(f.s, gpid, &ms));
+	CHECK(ms.next == 9000 && ms.lost == 12 && ms.kafka_offset == 77, "mirror state survives");
+	CHECK_OK(store_topic_delete(f.s, "sc"));
+	CHECK_RC(store_mirror_get(f.s, gpid, &ms), ENOENT);
+	fx_done(&f);
+}
+
 static void test_retention_by_time_deletes_old_batches(void)
 {
 	struct fx f;
@@ -1358,6 +1494,33 @@ static void test_kept_requests_name_their_writes_across_a_crash(void)
 	fx_done(&f);
 }
 
+/* One WAL entry carries both the partition a write names and its request. */
+static void test_a_named_partitions_request_survives_a_crash(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "t", 3);
+	store_close(f.s);
+	f.s = NULL;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		fx_open_with(&f, 0, 0);
+		struct store_record_in r = {"k", 1, "v", 1};
+		struct store_request q = {7, 42};
+		_exit(store_append_to_req(f.s, id, 2, &r, 1, &q) == 0 ? 0 : 1);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child appended");
+	fx_open_with(&f, 0, 0);
+	CHECK(request_done(&f, 7, 42) == 1, "the request is kept");
+	CHECK(part_of(&f, id, 2).end_offset == 1, "the record is in the partition it named");
+	CHECK(part_of(&f, id, 0).end_offset == 0 && part_of(&f, id, 1).end_offset == 0,
+	      "and in no other");
+	fx_done(&f);
+}
+
 static const struct test tests[] = {
 	T(murmur2_matches_kafka),
 	T(partition_for_key_is_to_positive_mod),
@@ -1385,6 +1548,8 @@ static const struct test tests[] = {
 	T(offsets_and_positions_survive_reopen),
 	T(retention_by_bytes_advances_start),
 	T(retention_by_time_deletes_old_batches),
+	T(events_announce_appends_retention_and_deletion),
+	T(scan_reads_records_in_order_across_batches),
 	T(second_open_is_refused),
 	T(open_creates_missing_dirs),
 	T(map_grows_by_itself),
@@ -1394,6 +1559,13 @@ static const struct test tests[] = {
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
 	T(kept_requests_name_their_writes_across_a_crash),
+	T(a_named_partitions_request_survives_a_crash),
+	T(framing_is_parsed_formatted_and_kept),
+	T(append_to_fills_one_partition_in_order),
+	T(group_consume_hands_each_record_once),
+	T(group_seek_forms_and_times),
+	T(group_ids_and_deletion),
+	T(groups_catch_up_after_retention),
 };
 
 /* Runs every test, or only those named on the command line; a name that is
