@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhtable.h"
 #include "groups.h"
 #include "logging.h"
+#include "loop.h"
 
 struct waiter {
 	struct waiter *next;
@@ -286,9 +288,21 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
 	struct tfs_node n;
-	struct tfs_group_file *f = (struct tfs_group_file *)(uintptr_t)fi->fh;
-	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW) || !f)
+	struct tfs_group_file *f = tfs_group_file_of(fi);
+	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW))
 		return 0;
+	if (!f) {
+		/* Opened by a daemon that died: a read says EBADF. */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLERR);
+		return 1;
+	}
+	/* Kept with the handle: a daemon taking over wakes it (takeover.c), and
+	 * the poller's next look gets POLLERR from it. */
+	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
+	if (slot)
+		atomic_store(&slot->poll_kh, ph ? tfs_loop_request_poll_kh() : 0);
 	/* Checked and registered under the lock, which wakers take after the
 	 * append committed: an append after the check finds the registration.
 	 * Counted first, so that no waker skips the lock meanwhile. */

@@ -3,22 +3,26 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fhtable.h"
 #include "groups.h"
 #include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
 #include "logging.h"
 #include "logpoll.h"
+#include "loop.h"
 #include "logview.h"
 #include "mirrored.h"
 #include "produce.h"
 #include "record_cache.h"
+#include "supervise.h"
 #include "tfs.h"
 
 static int is_write_only(enum tfs_kind k)
@@ -48,9 +52,10 @@ static const char *kind_name(enum tfs_kind k)
 	}
 }
 
-/* What fi->fh points to for produce, keys/<key>, log, start, end and config/<name>. */
+/* What fi->fh names for produce, keys/<key>, log, start, end and config/<name>. */
 struct open_file {
 	struct tfs_handle_link link; /* first: the registry hands links back */
+	uint64_t fh;                 /* its handle (fhtable.c) */
 	uint32_t topic_id;
 	struct tfs_producer *producer; /* produce, keys/<key>, partition-<N>/produce */
 	struct tfs_logview *view;      /* log */
@@ -63,28 +68,128 @@ struct open_file {
 	char text[64];
 };
 
-static struct open_file *file_of(struct fuse_file_info *fi)
-{
-	return (struct open_file *)(uintptr_t)fi->fh;
-}
+/* The open files of this daemon, by handle slot (fhtable.c). */
+static _Atomic(struct open_file *) live[TFS_FH_SLOTS];
+static pthread_mutex_t revive_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* p and v NULL: a text file (start, end, config/<name>); else either is
- * NULL only when making it failed. */
-static int file_open(struct fuse_file_info *fi, uint32_t topic_id, int text,
-		     struct tfs_producer *p, struct tfs_logview *v)
+ * NULL only when making it failed. Owns p and v. */
+static struct open_file *file_make(uint64_t fh, uint32_t topic_id, int text,
+				   struct tfs_producer *p, struct tfs_logview *v)
 {
 	struct open_file *f = (text || p || v) ? calloc(1, sizeof *f) : NULL;
 	if (!f) {
 		tfs_producer_free(p);
 		tfs_logview_free(v);
-		return ENOMEM;
+		return NULL;
 	}
 	pthread_mutex_init(&f->text_lock, NULL);
+	f->fh = fh;
 	f->topic_id = topic_id;
 	f->producer = p;
 	f->view = v;
 	tfs_handles_add(&f->link);
-	fi->fh = (uint64_t)(uintptr_t)f;
+	atomic_store(&live[tfs_fh_index(fh)], f);
+	return f;
+}
+
+/* The open file of fi if this daemon made it (or revived it), else NULL. */
+static struct open_file *file_live(struct fuse_file_info *fi)
+{
+	if (!fi || !fi->fh || tfs_fh_index(fi->fh) >= TFS_FH_SLOTS)
+		return NULL;
+	struct open_file *f = atomic_load(&live[tfs_fh_index(fi->fh)]);
+	return f && f->fh == fi->fh ? f : NULL;
+}
+
+static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
+			 struct tfs_producer **p, uint32_t *topic_id);
+
+/* A handle a daemon that died gave out (--supervise): its open file is made
+ * again from its slot. What the slot does not keep is lost with the daemon:
+ * a producer's held partial line, the rest of a record a log read stopped
+ * in. NULL if fi names no open file, or without memory. */
+static struct open_file *file_revive(struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&revive_lock);
+	struct open_file *f = file_live(fi);
+	struct tfs_fh_slot *slot = f ? NULL : tfs_fh_slot(fi->fh);
+	if (slot) {
+		struct tfs_producer *p = NULL;
+		struct tfs_logview *v = NULL;
+		uint32_t topic_id = slot->id;
+		switch ((enum tfs_kind)slot->kind) {
+		case TFS_PRODUCE:
+		case TFS_KEY:
+		case TFS_PART_PRODUCE:
+			/* The framing the file was opened with, not the topic's now. */
+			if (make_producer((enum tfs_kind)slot->kind, slot->id,
+					  slot->kind == TFS_KEY ? slot->key : NULL, slot->key_len, &p,
+					  &topic_id) == 0)
+				p->framing = slot->framing;
+			break;
+		case TFS_LOG:
+			if ((v = tfs_logview_new(slot->id)) && atomic_load(&slot->based)) {
+				v->based = 1;
+				v->shift = slot->shift;
+				v->next = slot->next;
+			}
+			break;
+		default:
+			break;
+		}
+		int text = slot->kind != TFS_PRODUCE && slot->kind != TFS_KEY &&
+			   slot->kind != TFS_PART_PRODUCE && slot->kind != TFS_LOG;
+		f = file_make(fi->fh, slot->kind == TFS_LOG ? 0 : topic_id, text, p, v);
+	}
+	pthread_mutex_unlock(&revive_lock);
+	return f;
+}
+
+static struct open_file *file_of(struct fuse_file_info *fi)
+{
+	struct open_file *f = file_live(fi);
+	return f || !fi || !fi->fh ? f : file_revive(fi);
+}
+
+/* Saves what of a log view must outlive the daemon in its slot. */
+static void file_save_view(struct open_file *f)
+{
+	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
+	if (!slot || !f->view)
+		return;
+	pthread_mutex_lock(&f->view->lock);
+	int based = f->view->based;
+	slot->shift = f->view->shift;
+	slot->next = f->view->next;
+	pthread_mutex_unlock(&f->view->lock);
+	atomic_store(&slot->based, (uint32_t)based);
+}
+
+/* id: what the slot names (the node's id: a topic, or a partition's gpid);
+ * topic_id: the open file's topic (0 for log). */
+static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id,
+		     uint32_t topic_id, int text, struct tfs_producer *p, struct tfs_logview *v,
+		     const char *key, size_t key_len)
+{
+	uint64_t fh;
+	int err = tfs_fh_alloc(kind, id, key, key_len, &fh);
+	if (err) {
+		if (err == ENFILE)
+			tfs_log(LOG_ERR, "open: %u files are open on the mount already (ENFILE)",
+				TFS_FH_SLOTS);
+		tfs_producer_free(p);
+		tfs_logview_free(v);
+		return err;
+	}
+	struct tfs_fh_slot *slot = tfs_fh_slot(fh);
+	if (p && slot)
+		slot->framing = p->framing;
+	if (!file_make(fh, topic_id, text, p, v)) {
+		tfs_fh_free(fh);
+		return ENOMEM;
+	}
+	fi->fh = fh;
 	fi->direct_io = 1;
 	return 0;
 }
@@ -100,26 +205,38 @@ static size_t write_record_max(void)
 	return TFS_STREAM_BLKSIZE - (size_t)(page > 0 && page < TFS_STREAM_BLKSIZE ? page : 4096);
 }
 
-/* Opens produce, partition-<N>/produce or (key not NULL) keys/<key>. */
-static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, const char *key)
+/* The producer of produce (id: a topic), keys/<key> (a topic; key) or
+ * partition-<N>/produce (id: its gpid); *topic_id is its topic. */
+static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
+			 struct tfs_producer **p, uint32_t *topic_id)
 {
-	struct tfs_producer_args a = {.topic_id = n->id,
+	struct tfs_producer_args a = {.topic_id = id,
 				      .partition = -1,
 				      .key = key,
-				      .key_len = key ? strlen(key) : 0,
+				      .key_len = key ? key_len : 0,
 				      .write_max = write_record_max()};
 	struct store_partition part;
-	struct tfs_producer *p;
 	int err;
-	if (n->kind == TFS_PART_PRODUCE) {
-		if ((err = store_partition_get(tfs.store, n->id, &part)) != 0)
+	if (kind == TFS_PART_PRODUCE) {
+		if ((err = store_partition_get(tfs.store, id, &part)) != 0)
 			return err;
 		a.topic_id = part.topic_id;
 		a.partition = part.index;
 	}
-	if ((err = tfs_producer_open(&p, tfs.store, &a)) != 0)
+	*topic_id = a.topic_id;
+	return tfs_producer_open(p, tfs.store, &a);
+}
+
+/* Opens produce, partition-<N>/produce or (key not NULL) keys/<key>. */
+static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, const char *key)
+{
+	struct tfs_producer *p;
+	uint32_t topic_id;
+	size_t key_len = key ? strlen(key) : 0;
+	int err = make_producer(n->kind, n->id, key, key_len, &p, &topic_id);
+	if (err)
 		return err;
-	return file_open(fi, a.topic_id, 0, p, NULL);
+	return file_open(fi, n->kind, n->id, topic_id, 0, p, NULL, key, key_len);
 }
 
 void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -129,10 +246,16 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct store_partition p;
 	if (tfs_groups_poll(req, ino, fi, ph))
 		return; /* consume, follow */
-	struct tfs_logview *v = fi->fh ? file_of(fi)->view : NULL;
-	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && v &&
+	struct open_file *f = NULL;
+	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && (f = file_of(fi)) && f->view &&
 	    store_partition_get(tfs.store, n.id, &p) == 0) {
-		tfs_poll_view(req, v, p.topic_id, ph);
+		/* Kept with the handle: a daemon taking over wakes it (takeover.c).
+		 * A handle the kernel will not wait on, or one this poll answers
+		 * at once, woken by mistake, costs the poller one more POLL. */
+		struct tfs_fh_slot *slot = tfs_fh_slot(fi->fh);
+		if (slot)
+			atomic_store(&slot->poll_kh, ph ? tfs_loop_request_poll_kh() : 0);
+		tfs_poll_view(req, f->view, p.topic_id, ph);
 		return;
 	}
 	/* Everything else is a regular file: always ready. */
@@ -157,6 +280,9 @@ static void file_close(struct tfs_handle_link *l)
 		tfs_logview_free(f->view);
 	}
 	pthread_mutex_destroy(&f->text_lock);
+	struct open_file *self = f;
+	atomic_compare_exchange_strong(&live[tfs_fh_index(f->fh)], &self, NULL);
+	tfs_fh_free(f->fh);
 	free(f);
 }
 
@@ -259,18 +385,20 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	case TFS_LOG:
-		if ((err = file_open(fi, n.id, 0, NULL, tfs_logview_new(n.id)))) {
+		if ((err = file_open(fi, n.kind, n.id, 0, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
 		break;
 	case TFS_OFFSET:
 		fi->keep_cache = 1; /* a record never changes */
-		if (atomic_fetch_add(&offsets_open, 1) == 0)
+		/* After a takeover, offset files the daemon that died opened may
+		 * still be read: no push (see offsets_open). */
+		if (atomic_fetch_add(&offsets_open, 1) == 0 && !tfs_takeover_active())
 			push_record(ino, &n);
 		break;
 	default: /* start, end, config/<name>: direct_io, their sizes change */
-		if ((err = file_open(fi, n.id, 1, NULL, NULL))) {
+		if ((err = file_open(fi, n.kind, n.id, n.id, 1, NULL, NULL, NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -315,15 +443,16 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	e.generation = 1;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = open_producer(fi, &n, name);
+		err = open_producer(fi, &(struct tfs_node){.kind = TFS_KEY, .id = n.id}, name);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
 	fi->noflush = 1; /* as in tfs_open */
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		tfs_handles_remove(&file_of(fi)->link);
-		file_close(&file_of(fi)->link);
+		struct open_file *f = file_live(fi);
+		tfs_handles_remove(&f->link);
+		file_close(&f->link);
 	}
 }
 
@@ -357,6 +486,20 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 	return err;
 }
 
+struct log_read {
+	fuse_req_t req;
+	struct open_file *f;
+};
+
+/* The view's state is saved before the reply: once the reader has it, it
+ * may close the file, and another worker free f. */
+static int log_reply(const struct iovec *iov, int count, void *arg)
+{
+	struct log_read *lr = arg;
+	file_save_view(lr->f);
+	return tfs_log_reply(iov, count, lr->req);
+}
+
 void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
@@ -372,10 +515,12 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	}
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
+		struct log_read lr = {req, file_of(fi)};
 		if (size > tfs_log_reply_max())
 			size = tfs_log_reply_max();
-		err = tfs_logview_read(tfs.store, file_of(fi)->view, (uint64_t)off, size,
-				       tfs_log_reply, req);
+		err = lr.f && lr.f->view ? tfs_logview_read(tfs.store, lr.f->view, (uint64_t)off, size,
+							    log_reply, &lr)
+					 : EBADF;
 		if (err)
 			fuse_reply_err(req, err);
 		return;
@@ -431,6 +576,25 @@ out:
 	free(buf);
 }
 
+/* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_WRITES=N makes a
+ * supervised daemon kill itself (SIGKILL) after it has committed its Nth
+ * write to produce and before it answers it: the case the kept requests are
+ * for, which a kill from outside hits only by luck. */
+static void test_die_after_write(void)
+{
+	static atomic_long left = -1;
+	long l = atomic_load(&left);
+	if (l == -1) {
+		const char *env = tfs.opt.supervise ? getenv("TOPICFS_TEST_DIE_AFTER_WRITES") : NULL;
+		long want = env ? strtol(env, NULL, 10) : 0;
+		long none = -1;
+		atomic_compare_exchange_strong(&left, &none, want > 0 ? want : 0);
+		l = atomic_load(&left);
+	}
+	if (l > 0 && atomic_fetch_sub(&left, 1) == 1)
+		raise(SIGKILL);
+}
+
 void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
@@ -444,7 +608,27 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	}
 	if (!err && is_write_only(n.kind)) {
 		struct open_file *f = file_of(fi);
-		err = tfs_producer_write(f->producer, buf, size);
+		if (!f || !f->producer) {
+			tfs_log(LOG_ERR, "write to %s (inode %#" PRIx64 "): no such open file (EBADF)",
+				kind_name(n.kind), (uint64_t)ino);
+			fuse_reply_err(req, EBADF);
+			return;
+		}
+		/* Supervised, the request is kept with the records, and one the
+		 * kernel resent after a takeover is answered from it if its
+		 * records are in already (store.h). */
+		uint64_t unique = tfs_loop_request_unique();
+		struct store_request r = {tfs_fh_index(fi->fh), unique & ~TFS_UNIQUE_RESEND};
+		int tagged = tfs.opt.supervise && unique;
+		if (tagged && (unique & TFS_UNIQUE_RESEND) && store_request_done(tfs.store, &r) == 1) {
+			tfs_log(LOG_INFO, "write to topic id %u resent after the daemon died: its records "
+				"were stored before, not stored again", n.id);
+			fuse_reply_write(req, size);
+			return;
+		}
+		err = tfs_producer_write_req(f->producer, buf, size, tagged ? &r : NULL);
+		if (!err)
+			test_die_after_write();
 		if (err == EMSGSIZE && f->producer->framing == STORE_FRAMING_WRITES)
 			tfs_log(LOG_INFO,
 				"write of %zu bytes to topic id %u refused: with framing=writes a "
@@ -492,12 +676,13 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
 	int err = 0;
-	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && fi->fh) {
+	struct open_file *f = file_live(fi);
+	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && f && f->producer) {
 		/* close() ends the partial line: it becomes a record now. */
-		err = tfs_producer_flush(file_of(fi)->producer);
+		err = tfs_producer_flush(f->producer);
 		if (err)
 			tfs_log(LOG_ERR, "close: the partial last line of topic id %u was not stored: %s",
-				file_of(fi)->topic_id, strerror(err));
+				f->topic_id, strerror(err));
 	}
 	fuse_reply_err(req, err);
 }
@@ -509,12 +694,16 @@ void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		tfs_groups_release(req, fi);
 		return;
 	}
-	struct open_file *f = file_of(fi);
+	/* A handle of a daemon that died, never used since, has nothing to
+	 * commit: only its slot goes. */
+	struct open_file *f = file_live(fi);
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_OFFSET)
 		atomic_fetch_sub(&offsets_open, 1);
 	if (f) {
 		tfs_handles_remove(&f->link);
 		file_close(&f->link);
+	} else if (fi->fh) {
+		tfs_fh_free(fi->fh);
 	}
 	fuse_reply_err(req, 0);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhtable.h"
 #include "groups.h"
 #include "logging.h"
 #include "numbers.h"
@@ -320,8 +321,24 @@ void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name)
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tfs_group_file files = {.prev = &files, .next = &files}; /* files_lock */
 
+/* This daemon's open group files by handle slot. */
+static _Atomic(struct tfs_group_file *) live[TFS_FH_SLOTS];
+
+struct tfs_group_file *tfs_group_file_of(const struct fuse_file_info *fi)
+{
+	if (!fi || !fi->fh || tfs_fh_index(fi->fh) >= TFS_FH_SLOTS)
+		return NULL;
+	struct tfs_group_file *f = atomic_load(&live[tfs_fh_index(fi->fh)]);
+	return f && f->fh == fi->fh ? f : NULL;
+}
+
 static void file_free(struct tfs_group_file *f)
 {
+	if (f->fh) {
+		struct tfs_group_file *self = f;
+		atomic_compare_exchange_strong(&live[tfs_fh_index(f->fh)], &self, NULL);
+		tfs_fh_free(f->fh);
+	}
 	tfs_consume_forget(f);
 	pthread_mutex_destroy(&f->lock);
 	free(f->text);
@@ -351,17 +368,26 @@ void tfs_groups_open(fuse_req_t req, fuse_ino_t ino, const struct tfs_node *n,
 		fuse_reply_err(req, err ? err : ENOMEM);
 		return;
 	}
+	if ((err = tfs_fh_alloc(n->kind, g.id, NULL, 0, &f->fh)) != 0) {
+		if (err == ENFILE)
+			tfs_log(LOG_ERR, "open: %u files are open on the mount already (ENFILE)",
+				TFS_FH_SLOTS);
+		free(f);
+		fuse_reply_err(req, err);
+		return;
+	}
 	f->kind = n->kind;
 	f->group_id = g.id;
 	f->topic_id = g.topic_id;
 	pthread_mutex_init(&f->lock, NULL);
+	atomic_store(&live[tfs_fh_index(f->fh)], f);
 	pthread_mutex_lock(&files_lock);
 	f->prev = files.prev;
 	f->next = &files;
 	files.prev->next = f;
 	files.prev = f;
 	pthread_mutex_unlock(&files_lock);
-	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->fh = f->fh;
 	fi->direct_io = 1; /* sizes change, and consume has none */
 	/* consume and follow are streams, like a pipe: a reader that seeks back
 	 * (bash's `read` does on seekable files) would lose what it skipped. */
@@ -379,7 +405,9 @@ void tfs_groups_open(fuse_req_t req, fuse_ino_t ino, const struct tfs_node *n,
 
 void tfs_groups_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct tfs_group_file *f = (struct tfs_group_file *)(uintptr_t)fi->fh;
+	struct tfs_group_file *f = tfs_group_file_of(fi);
+	if (!f && fi->fh)
+		tfs_fh_free(fi->fh); /* a daemon that died opened it */
 	if (f) {
 		pthread_mutex_lock(&files_lock);
 		f->prev->next = f->next;
@@ -398,7 +426,7 @@ void tfs_groups_release(fuse_req_t req, struct fuse_file_info *fi)
 void tfs_groups_read(fuse_req_t req, const struct tfs_node *n, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct tfs_group_file *f = (struct tfs_group_file *)(uintptr_t)fi->fh;
+	struct tfs_group_file *f = tfs_group_file_of(fi);
 	if (!f) {
 		fuse_reply_err(req, EBADF);
 		return;

@@ -53,9 +53,12 @@ void tfs_groups_catch_up(void);
 
 /* --- shared by groups.c and consume.c --- */
 
-/* What fi->fh points to for every file of a group. */
+/* What fi->fh names for every file of a group: a handle slot (fhtable.c),
+ * as for the other files. A daemon that took over does not make group files
+ * again: a handle of the daemon that died names none (EBADF). */
 struct tfs_group_file {
 	struct tfs_group_file *prev, *next; /* all open group files (groups.c) */
+	uint64_t fh;
 	enum tfs_kind kind;
 	uint32_t group_id;
 	uint32_t topic_id;
@@ -69,6 +72,9 @@ struct tfs_group_file {
 	size_t rest_len;
 	size_t rest_off;
 };
+
+/* The open group file fi names in this daemon, or NULL. */
+struct tfs_group_file *tfs_group_file_of(const struct fuse_file_info *fi);
 
 /* consume.c */
 void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int nonblock);

@@ -121,6 +121,36 @@ static int is_release(const struct fuse_buf *buf, int size)
 	       h->opcode == FUSE_RELEASE;
 }
 
+static _Thread_local uint64_t current_unique, current_poll_kh;
+
+uint64_t tfs_loop_request_unique(void)
+{
+	return current_unique;
+}
+
+uint64_t tfs_loop_request_poll_kh(void)
+{
+	return current_poll_kh;
+}
+
+static uint64_t request_poll_kh(const struct fuse_buf *buf, int size)
+{
+	const struct fuse_in_header *h = buf->mem;
+	const struct fuse_poll_in *in = (const void *)(h + 1);
+	if ((buf->flags & FUSE_BUF_IS_FD) || (size_t)size < sizeof *h + sizeof *in ||
+	    h->opcode != FUSE_POLL)
+		return 0;
+	return in->kh;
+}
+
+static uint64_t request_unique(const struct fuse_buf *buf, int size)
+{
+	const struct fuse_in_header *h = buf->mem;
+	if ((buf->flags & FUSE_BUF_IS_FD) || (size_t)size < sizeof *h)
+		return 0;
+	return h->unique;
+}
+
 /* Who sent the request, for the per-user limit on log lines; -1 if unknown. */
 static int64_t request_uid(const struct fuse_buf *buf, int size)
 {
@@ -153,7 +183,10 @@ static void *worker(void *arg)
 		int ordered = is_release(&buf, res);
 		holding = ordered ? NULL : l;
 		tfs_log_request(request_uid(&buf, res));
+		current_unique = request_unique(&buf, res);
+		current_poll_kh = request_poll_kh(&buf, res);
 		fuse_session_process_buf(l->se, &buf);
+		current_unique = current_poll_kh = 0;
 		tfs_log_request(-1);
 		/* Still ours unless the handler waited (see tfs_loop_before_wait). */
 		locked = ordered || holding == l;

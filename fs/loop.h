@@ -14,4 +14,12 @@ int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us);
  * requests meanwhile. Does nothing outside a worker or during a RELEASE. */
 void tfs_loop_before_wait(void);
 
+/* The unique id of the request this thread is handling (0 outside one);
+ * TFS_UNIQUE_RESEND is set in a request the kernel resent (FUSE_UNIQUE_RESEND). */
+#define TFS_UNIQUE_RESEND (1ULL << 63)
+uint64_t tfs_loop_request_unique(void);
+/* In a POLL: the kernel's handle for the file polled (fuse_poll_in.kh), which
+ * a notification names; else 0. */
+uint64_t tfs_loop_request_poll_kh(void);
+
 #endif

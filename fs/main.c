@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fhtable.h"
 #include "groups.h"
 #include "housekeeping.h"
 #include "log_reply.h"
@@ -17,6 +18,7 @@
 #include "mirrored.h"
 #include "options.h"
 #include "pins.h"
+#include "supervise.h"
 #include "tfs.h"
 
 struct tfs tfs;
@@ -77,7 +79,7 @@ const struct fuse_lowlevel_ops tfs_ops = {
 /* Background mode: the parent waits until the child has mounted (or failed),
  * so `topicfs DATA MNT` returns when the filesystem is usable, with an exit
  * status that says whether it is. Returns the fd to report readiness on. */
-static int daemon_start(void)
+int tfs_daemon_start(void)
 {
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
@@ -101,7 +103,7 @@ static int daemon_start(void)
 	return pipefd[1];
 }
 
-static void daemon_ready(int fd)
+void tfs_daemon_ready(int fd)
 {
 	char ok = 0;
 	int null = open("/dev/null", O_RDWR);
@@ -140,6 +142,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_session *se = NULL;
 	int ready_fd = -1, rc = 1, err;
+	struct tfs_takeover tk, *takeover = NULL;
 
 	/* Each write and read handles up to a MiB (LMDB's dirty overflow pages,
 	 * request buffers). glibc's defaults would give that memory back to the
@@ -170,9 +173,21 @@ int main(int argc, char *argv[])
 	snprintf(fsname, sizeof fsname, "-ofsname=%s,subtype=topicfs", tfs.opt.data_dir);
 	fuse_opt_add_arg(&args, fsname);
 
-	if (!tfs.opt.foreground)
-		ready_fd = daemon_start();
+	/* Supervised, this goes on only in the daemons the supervisor starts. */
+	if (tfs.opt.supervise) {
+		if (tfs_supervise(&args, &tk) != 0)
+			goto out;
+		takeover = &tk;
+		ready_fd = tk.ready_fd;
+	} else if (!tfs.opt.foreground) {
+		ready_fd = tfs_daemon_start();
+	}
 
+	/* Supervised, the supervisor mapped it, shared. */
+	if ((err = tfs_fh_table_init(0)) != 0) {
+		fprintf(stderr, "topicfs: cannot map the table of open files: %s\n", strerror(err));
+		goto out;
+	}
 	struct store_options so = {
 		.dir = tfs.opt.data_dir,
 		.map_size = (size_t)tfs.opt.map_size,
@@ -188,6 +203,11 @@ int main(int argc, char *argv[])
 			strerror(err));
 		goto out;
 	}
+	/* Request ids start again on a new connection (see store_request_done). */
+	if (takeover && takeover->generation == 0 && (err = store_requests_clear(tfs.store)) != 0) {
+		fprintf(stderr, "topicfs: cannot reset the store's write requests: %s\n", strerror(err));
+		goto out;
+	}
 	store_set_wait_hook(tfs.store, tfs_loop_before_wait);
 	store_set_gpid_busy_hook(tfs.store, tfs_pins_is_busy);
 	if ((err = tfs_poll_subscribe(tfs.store)) != 0) {
@@ -200,7 +220,15 @@ int main(int argc, char *argv[])
 		goto out;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
-	if (fuse_session_mount(se, tfs.opt.mountpoint) != 0) {
+	/* INIT's messages go where the daemon's will: the mount is up already. */
+	if (takeover && takeover->background)
+		tfs_log_to_syslog();
+	if (takeover && (err = tfs_takeover_join(se, takeover)) != 0) {
+		fprintf(stderr, "topicfs: cannot serve the supervisor's connection: %s\n",
+			strerror(err));
+		goto out_signals;
+	}
+	if (!takeover && fuse_session_mount(se, tfs.opt.mountpoint) != 0) {
 		fprintf(stderr, "topicfs: cannot mount on %s\n", tfs.opt.mountpoint);
 		goto out_signals;
 	}
@@ -218,11 +246,22 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	if (ready_fd >= 0) {
-		daemon_ready(ready_fd);
+		if (!takeover || takeover->background) {
+			tfs_daemon_ready(ready_fd);
+		} else {
+			char ok = 0;
+			if (write(ready_fd, &ok, 1) != 1)
+				tfs_log(LOG_WARNING, "could not report readiness to the supervisor");
+			close(ready_fd);
+		}
 		ready_fd = -1;
 	}
 	/* After daemon_ready: in the background this goes to syslog with the rest. */
-	tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
+	if (takeover && takeover->generation > 0)
+		tfs_log(LOG_INFO, "%s: a new daemon (pid %d) serves %s", tfs.opt.data_dir,
+			(int)getpid(), tfs.opt.mountpoint);
+	else
+		tfs_log(LOG_INFO, "%s mounted on %s", tfs.opt.data_dir, tfs.opt.mountpoint);
 	tfs_options_log(&tfs.opt);
 
 	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
@@ -237,9 +276,10 @@ int main(int argc, char *argv[])
 	tfs_poll_unsubscribe(tfs.store);
 	tfs_poll_forget_all();
 	tfs_groups_stop();
-	tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
+	if (!takeover)
+		tfs_log(LOG_INFO, "unmounting %s", tfs.opt.mountpoint);
 out_unmount:
-	fuse_session_unmount(se);
+	fuse_session_unmount(se); /* supervised: the supervisor's to do */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out:

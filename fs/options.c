@@ -33,6 +33,7 @@ enum {
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 	KEY_NO_DEFAULT_PERMISSIONS,
+	KEY_SUPERVISE,
 };
 
 #define OPT(t, field) {t, offsetof(struct raw_options, field), 0}
@@ -62,6 +63,8 @@ static const struct fuse_opt spec[] = {
 	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_KEY("no_default_permissions", KEY_NO_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("--supervise", KEY_SUPERVISE),
+	FUSE_OPT_KEY("supervise", KEY_SUPERVISE),
 	FUSE_OPT_END};
 
 /* raw comes first: the option table's offsets are relative to it. */
@@ -131,6 +134,9 @@ static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 	case KEY_NO_DEFAULT_PERMISSIONS:
 		st->o->no_default_permissions = 1;
 		return 0; /* ours: FUSE has no such option */
+	case KEY_SUPERVISE:
+		st->o->supervise = 1;
+		return 0;
 	case FUSE_OPT_KEY_OPT:
 		if (strncmp(arg, "mirror.", 7) == 0)
 			return mirror_property(st->o, arg + 7);
@@ -296,12 +302,14 @@ out:
 
 void tfs_options_usage(const char *prog)
 {
-	printf("usage: %s DATA_DIR MOUNTPOINT [-o OPTIONS] [-f]\n"
+	printf("usage: %s DATA_DIR MOUNTPOINT [-o OPTIONS] [-f] [--supervise]\n"
 	       "\n"
 	       "Mounts a Kafka-style log kept in DATA_DIR (LMDB) on MOUNTPOINT.\n"
 	       "\n"
 	       "options:\n"
 	       "  -f                               stay in the foreground, log to stderr\n"
+	       "  --supervise, -o supervise        a supervisor holds the mount and restarts a\n"
+	       "                                   daemon that dies; open files keep working\n"
 	       "  -d, -o debug                     foreground, and trace every request\n"
 	       "  -h, --help                       this text\n"
 	       "  -V, --version                    print the version\n"

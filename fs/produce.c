@@ -146,11 +146,13 @@ static void trim(struct tfs_producer *p)
 		partial_shrink(p, 0);
 }
 
-static int append(struct tfs_producer *p, const struct store_record_in *recs, size_t n)
+/* req (may be NULL) is kept with the records (store_append_req). */
+static int append(struct tfs_producer *p, const struct store_record_in *recs, size_t n,
+		  const struct store_request *req)
 {
 	if (p->partition < 0)
-		return store_append(p->store, p->topic_id, recs, n);
-	return store_append_to(p->store, p->topic_id, (uint32_t)p->partition, recs, n);
+		return store_append_req(p->store, p->topic_id, recs, n, req);
+	return store_append_to_req(p->store, p->topic_id, (uint32_t)p->partition, recs, n, req);
 }
 
 /* One line becomes one record: the key comes from keys/<key>, else from the
@@ -208,7 +210,7 @@ static int refuse_held_line(struct tfs_producer *p, const char *buf, const char 
 }
 
 static int write_lines(struct tfs_producer *p, const struct store_config *cfg, const char *buf,
-		       size_t size)
+		       size_t size, const struct store_request *req)
 {
 	const char *end = buf + size;
 	const char *nl = memchr(buf, '\n', size);
@@ -265,7 +267,7 @@ static int write_lines(struct tfs_producer *p, const struct store_config *cfg, c
 		if ((err = refusal(&p->recs[i], cfg)) != 0)
 			return i == 0 && held ? refuse_held_line(p, buf, nl, err) : err;
 	}
-	if ((err = append(p, p->recs, n)) != 0)
+	if ((err = append(p, p->recs, n, req)) != 0)
 		return err; /* partial_len untouched: as before the write, which may be retried */
 
 	/* Hold what follows the last newline. */
@@ -277,15 +279,21 @@ static int write_lines(struct tfs_producer *p, const struct store_config *cfg, c
 
 /* framing=writes: the write is the record, whatever bytes it holds. */
 static int write_whole(struct tfs_producer *p, const struct store_config *cfg, const char *buf,
-		       size_t size)
+		       size_t size, const struct store_request *req)
 {
 	if (size > (size_t)cfg->max_message_bytes || size > p->write_max)
 		return EMSGSIZE;
 	struct store_record_in r = {p->key, p->key_len, buf, size};
-	return append(p, &r, 1);
+	return append(p, &r, 1, req);
 }
 
 int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
+{
+	return tfs_producer_write_req(p, buf, size, NULL);
+}
+
+int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
+			   const struct store_request *req)
 {
 	struct store_topic t;
 	if (size == 0)
@@ -295,9 +303,9 @@ int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
 		return err;
 	pthread_mutex_lock(&p->lock);
 	if (p->framing == STORE_FRAMING_WRITES)
-		err = write_whole(p, &t.config, buf, size);
+		err = write_whole(p, &t.config, buf, size, req);
 	else
-		err = write_lines(p, &t.config, buf, size);
+		err = write_lines(p, &t.config, buf, size, req);
 	trim(p);
 	pthread_mutex_unlock(&p->lock);
 	return err;
@@ -315,7 +323,7 @@ int tfs_producer_flush(struct tfs_producer *p)
 			make_record(p, &t.config, p->partial, p->partial_len, &r);
 			err = refusal(&r, &t.config);
 			if (!err)
-				err = append(p, &r, 1);
+				err = append(p, &r, 1, NULL);
 		}
 		if (err != ENOSPC && err != EIO)
 			p->partial_len = 0;

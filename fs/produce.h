@@ -61,6 +61,9 @@ int tfs_producer_open(struct tfs_producer **out, struct store *s,
  * would exceed TFS_HELD_TOTAL_MAX in all), ENOENT (topic gone), ENOSPC, EIO,
  * ENOMEM — state unchanged, the write may be retried. */
 int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size);
+/* tfs_producer_write that keeps req (may be NULL) with the records (store.h). */
+int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
+			   const struct store_request *req);
 /* Appends the held partial line, if any, as a record. */
 int tfs_producer_flush(struct tfs_producer *p);
 void tfs_producer_free(struct tfs_producer *p);

@@ -30,6 +30,7 @@ struct tfs_options {
 	char *data_dir;               /* absolute */
 	char *mountpoint;
 	int foreground;
+	int supervise;                /* --supervise: run under a supervisor (supervise.c) */
 	int debug;
 	int show_help;
 	int show_version;

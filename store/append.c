@@ -214,21 +214,34 @@ int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_
 struct direct {
 	struct store *s;
 	size_t need;
+	const struct store_request *req;
+	struct append_args *a;
 };
+
+static int direct_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct direct *d = arg;
+	int rc = append_txn(s, txn, d->a);
+	if (rc == 0 && d->req)
+		rc = store_request_put(s, txn, d->req);
+	return rc;
+}
 
 static int run_direct(struct append_args *a, void *ctx)
 {
 	struct direct *d = ctx;
-	int rc = store_write(d->s, append_txn, a, d->need, "append");
+	d->a = a;
+	int rc = store_write(d->s, direct_txn, d, d->need, "append");
 	if (rc == 0)
 		store_announce(d->s, a->ev, a->nev);
 	return rc;
 }
 
 int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
-			const struct store_record_in *recs, size_t n)
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req)
 {
-	struct direct d = {s, 0};
+	struct direct d = {s, 0, req, NULL};
 	int rc = store_append_check(recs, n, &d.need);
 	if (rc || n == 0)
 		return rc;

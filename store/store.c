@@ -519,6 +519,7 @@ static int open_dbs(struct store *s, MDB_txn *txn, void *arg)
 		{"partitions", offsetof(struct store, partitions)},
 		{"batches", offsetof(struct store, batches)},
 		{"positions", offsetof(struct store, positions)},
+		{"requests", offsetof(struct store, requests)},
 		{"mirror", offsetof(struct store, mirror)},
 		{"groups", offsetof(struct store, groups)},
 		{"group_names", offsetof(struct store, group_names)},

@@ -144,6 +144,29 @@ int store_append(struct store *s, uint32_t topic_id, const struct store_record_i
 int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
 		    const struct store_record_in *recs, size_t n);
 
+/* What names a write() to the kernel: the file handle's slot and the FUSE
+ * request's unique id, unique on the connection. Under --supervise a WRITE
+ * the kernel resends after the daemon died may have been committed already:
+ * the request is kept with the records, in the same WAL entry or transaction,
+ * and the next daemon asks store_request_done before appending again. */
+struct store_request {
+	uint32_t slot;
+	uint64_t unique;
+};
+/* store_append that also keeps req (NULL: none) with the records. */
+int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+		     size_t n, const struct store_request *req);
+/* store_append_to that also keeps req (NULL: none) with the records. */
+int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req);
+/* 1 when req's records were committed, 0 if not, or a negative errno. Only
+ * the last STORE_REQUESTS_KEPT requests of each slot are kept. */
+#define STORE_REQUESTS_KEPT 8
+int store_request_done(struct store *s, const struct store_request *req);
+/* Forgets every kept request (a new connection starts its ids again). */
+int store_requests_clear(struct store *s);
+
 struct store_record {
 	uint32_t gpid;
 	uint64_t offset;

@@ -30,6 +30,7 @@ struct store {
 	MDB_dbi partitions;  /* gpid (u32 BE) -> struct store_part_rec */
 	MDB_dbi batches;     /* (gpid BE, base offset u64 BE) -> batch (batch.c) */
 	MDB_dbi positions;   /* (gpid BE, base_pos u64 BE) -> base offset (u64) */
+	MDB_dbi requests;    /* handle slot (u32 BE) -> the last unique ids committed (u64[]) */
 	MDB_dbi mirror;      /* gpid (u32 BE) -> struct store_mirror_state (mirror_state.c) */
 	MDB_dbi groups;        /* consumer groups, see groups.c */
 	MDB_dbi group_names;
@@ -193,9 +194,19 @@ int store_events_add(struct store_events *l, const struct store_event *ev, size_
 int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
 			const struct store_record_in *recs, size_t n, int64_t now_ms,
 			struct store_events *out);
-/* Appends in a transaction of its own (after what the WAL holds). */
+/* Appends in a transaction of its own (after what the WAL holds), with req
+ * (may be NULL) kept in it. */
 int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
-			const struct store_record_in *recs, size_t n);
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req);
+
+/* --- requests.c --- */
+
+/* Whether an entry still queued (not folded: a fold failed) carries req. */
+int store_wal_has_request(struct store *s, const struct store_request *req);
+
+/* Keeps req in txn as committed with the records appended in it. */
+int store_request_put(struct store *s, MDB_txn *txn, const struct store_request *req);
 
 /* --- wal.c --- */
 

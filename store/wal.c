@@ -24,7 +24,12 @@
  * the writers waiting at the same time share (wal_sync_upto). An append of
  * more than WAL_DIRECT_BYTES commits in a transaction of its own (then a sync
  * with sync=always), and so does any append while the data directory's disk is short of WAL_ROOM_MIN or a fold
- * failed: then a full disk fails the write() with ENOSPC, as it should. */
+ * failed: then a full disk fails the write() with ENOSPC, as it should.
+ *
+ * An entry may carry the request its write() came in (store_append_req,
+ * under --supervise): the fold keeps it in the requests database in the same
+ * transaction as the records, so a daemon that took over after a crash can
+ * tell a resent write whose records are in (requests.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -54,10 +59,16 @@ struct wal_head {
 	uint32_t topic_id;
 	uint32_t n;   /* records */
 	int64_t ts_ms;
-	uint32_t len; /* payload bytes: per record key_len, value_len (u32), key, value */
+	uint32_t len; /* payload bytes: [request], then per record key_len, value_len (u32), key, value */
 	uint32_t part; /* WAL_ROUTED, or the partition index all records go to */
+	uint32_t flags; /* WAL_HAS_REQUEST: the payload starts with the write's request */
+	uint32_t spare; /* 0; keeps the head a multiple of 8 */
 };
-_Static_assert(sizeof(struct wal_head) == 40, "WAL entry head has no padding");
+/* The payload opens with the request (slot u32, unique u64) the records
+ * answer (store_append_req). */
+#define WAL_HAS_REQUEST 1u
+#define WAL_REQUEST_BYTES 12
+_Static_assert(sizeof(struct wal_head) == 48, "WAL entry head has no padding");
 
 struct wal_entry {
 	struct wal_entry *next;
@@ -121,7 +132,13 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e,
 	if (!recs)
 		return ENOMEM;
 	const unsigned char *p = e->disk + sizeof(h), *end = p + h.len;
-	int rc = 0;
+	int rc = 0, has_req = (h.flags & WAL_HAS_REQUEST) && h.len >= WAL_REQUEST_BYTES;
+	struct store_request req = {0, 0};
+	if (has_req) {
+		memcpy(&req.slot, p, 4);
+		memcpy(&req.unique, p + 4, 8);
+		p += WAL_REQUEST_BYTES;
+	}
 	for (uint32_t i = 0; i < h.n && rc == 0; i++) {
 		uint32_t kl, vl;
 		if (end - p < 8) {
@@ -149,6 +166,8 @@ static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e,
 		 * went with it. */
 		rc = 0;
 	}
+	if (rc == 0 && has_req)
+		rc = store_request_put(s, txn, &req);
 	return rc;
 }
 
@@ -373,9 +392,10 @@ static int check_topic(struct store *s, uint32_t topic_id, int64_t fixed,
 }
 
 static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
-				    const struct store_record_in *recs, size_t n)
+				    const struct store_record_in *recs, size_t n,
+				    const struct store_request *req)
 {
-	size_t len = 0;
+	size_t len = req ? WAL_REQUEST_BYTES : 0;
 	for (size_t i = 0; i < n; i++)
 		len += 8 + (recs[i].key ? recs[i].key_len : 0) + recs[i].value_len;
 	if (len > UINT32_MAX - sizeof(struct wal_head))
@@ -387,9 +407,15 @@ static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
 	e->size = sizeof(struct wal_head) + len;
 	struct wal_head h = {.magic = WAL_MAGIC, .topic_id = topic_id, .n = (uint32_t)n,
 			     .ts_ms = store_now_ms(), .len = (uint32_t)len,
-			     .part = fixed < 0 ? WAL_ROUTED : (uint32_t)fixed};
+			     .part = fixed < 0 ? WAL_ROUTED : (uint32_t)fixed,
+			     .flags = req ? WAL_HAS_REQUEST : 0};
 	memcpy(e->disk, &h, sizeof(h));
 	unsigned char *p = e->disk + sizeof(h);
+	if (req) {
+		memcpy(p, &req->slot, 4);
+		memcpy(p + 4, &req->unique, 8);
+		p += WAL_REQUEST_BYTES;
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t kl = recs[i].key ? (uint32_t)recs[i].key_len : WAL_NO_KEY;
 		uint32_t vl = (uint32_t)recs[i].value_len;
@@ -408,15 +434,15 @@ static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
 }
 
 static int append(struct store *s, uint32_t topic_id, int64_t fixed,
-		  const struct store_record_in *recs, size_t n)
+		  const struct store_record_in *recs, size_t n, const struct store_request *req)
 {
 	size_t need;
 	int rc = store_append_check(recs, n, &need);
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, fixed, recs, n); /* store_write syncs */
-	struct wal_entry *e = entry_make(topic_id, fixed, recs, n);
+		return store_append_direct(s, topic_id, fixed, recs, n, req); /* store_write syncs */
+	struct wal_entry *e = entry_make(topic_id, fixed, recs, n, req);
 	if (!e)
 		return ENOMEM;
 	uint64_t lsn = 0;
@@ -460,17 +486,48 @@ static int append(struct store *s, uint32_t topic_id, int64_t fixed,
 	return rc;
 }
 
+int store_wal_has_request(struct store *s, const struct store_request *req)
+{
+	int found = 0;
+	pthread_mutex_lock(&s->wal_lock);
+	for (struct wal_entry *e = s->wal_head; e && !found; e = e->next) {
+		const struct wal_head *h = head_of(e);
+		uint32_t slot;
+		uint64_t unique;
+		if (!(h->flags & WAL_HAS_REQUEST) || h->len < WAL_REQUEST_BYTES)
+			continue;
+		memcpy(&slot, e->disk + sizeof(*h), 4);
+		memcpy(&unique, e->disk + sizeof(*h) + 4, 8);
+		found = slot == req->slot && unique == req->unique;
+	}
+	pthread_mutex_unlock(&s->wal_lock);
+	return found;
+}
+
 int store_append(struct store *s, uint32_t topic_id, const struct store_record_in *recs, size_t n)
 {
-	return append(s, topic_id, -1, recs, n);
+	return append(s, topic_id, -1, recs, n, NULL);
+}
+
+int store_append_req(struct store *s, uint32_t topic_id, const struct store_record_in *recs,
+		     size_t n, const struct store_request *req)
+{
+	return append(s, topic_id, -1, recs, n, req);
+}
+
+int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
+			const struct store_record_in *recs, size_t n,
+			const struct store_request *req)
+{
+	if (index >= STORE_PARTITIONS_MAX)
+		return ENOENT;
+	return append(s, topic_id, index, recs, n, req);
 }
 
 int store_append_to(struct store *s, uint32_t topic_id, uint32_t index,
 		    const struct store_record_in *recs, size_t n)
 {
-	if (index >= STORE_PARTITIONS_MAX)
-		return ENOENT;
-	return append(s, topic_id, index, recs, n);
+	return store_append_to_req(s, topic_id, index, recs, n, NULL);
 }
 
 /* --- files, replay, sync --- */

@@ -217,8 +217,10 @@ def test_systemd_service_starts_ready_and_stops_cleanly(tmp_path):
         assert os.path.ismount(mnt)
         os.mkdir(os.path.join(mnt, "boot"))
         assert len([n for n in os.listdir(os.path.join(mnt, "boot")) if n.startswith("part")]) == 3
-        pid = daemon_pid(data)
-        assert read_file(svc["PIDFile"]).strip() == str(pid)
+        # The unit's process is the supervisor, the daemon's parent.
+        pid = int(read_file(svc["PIDFile"]))
+        with open(f"/proc/{daemon_pid(data)}/stat") as f:
+            assert int(f.read().rsplit(")", 1)[1].split()[1]) == pid
         os.kill(pid, signal.SIGTERM)
         wait_for(lambda: not os.path.ismount(mnt) and data_dir_free(data), timeout=20,
                  what="the daemon to unmount and exit on SIGTERM")

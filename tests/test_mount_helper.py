@@ -136,10 +136,13 @@ def test_helper_usage_and_fake_verbose_mount(tmp_path):
     r = subprocess.run(["sh", HELPER_SRC, data, str(mnt), "-fv", "-o", words],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert f"running {os.path.abspath(TOPICFS)} {data} {mnt}\n" in r.stderr
+    assert f"running {os.path.abspath(TOPICFS)} {data} {mnt} --supervise\n" in r.stderr
     r = subprocess.run(["sh", HELPER_SRC, data, str(mnt), "-f", "-v", "-o", words, "-o",
                         "ro,partitions=2,noexec"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert f"running {os.path.abspath(TOPICFS)} {data} {mnt} -o ro,partitions=2,noexec\n" \
+    assert f"running {os.path.abspath(TOPICFS)} {data} {mnt} --supervise -o ro,partitions=2,noexec\n" \
         in r.stderr
+    r = subprocess.run(["sh", HELPER_SRC, data, str(mnt), "-fv", "-o", "nosupervise,partitions=2"],
+                       capture_output=True, text=True, env=env)
+    assert f"running {os.path.abspath(TOPICFS)} {data} {mnt} -o partitions=2\n" in r.stderr
     assert not os.path.ismount(mnt)

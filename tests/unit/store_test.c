@@ -1444,6 +1444,83 @@ static void test_record_value_and_deep_records(void)
 	fx_done(&f);
 }
 
+
+static int append_req(struct fx *f, uint32_t topic, const char *value, uint32_t slot,
+		      uint64_t unique)
+{
+	struct store_record_in r = {NULL, 0, value, strlen(value)};
+	struct store_request q = {slot, unique};
+	return store_append_req(f->s, topic, &r, 1, &q);
+}
+
+static int request_done(struct fx *f, uint32_t slot, uint64_t unique)
+{
+	struct store_request q = {slot, unique};
+	return store_request_done(f->s, &q);
+}
+
+static void test_kept_requests_name_their_writes_across_a_crash(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "t", 1);
+	CHECK_OK(append_req(&f, id, "a", 3, 10));
+	CHECK(request_done(&f, 3, 10) == 1, "a committed request is known");
+	CHECK(request_done(&f, 3, 12) == 0, "another id of the slot is not");
+	CHECK(request_done(&f, 4, 10) == 0, "the same id of another slot is not");
+	for (uint64_t u = 12; u < 12 + 2 * STORE_REQUESTS_KEPT; u += 2)
+		CHECK_OK(append_req(&f, id, "b", 3, u));
+	CHECK(request_done(&f, 3, 10) == 0, "only the last requests of a slot are kept");
+	CHECK(request_done(&f, 3, 10 + 2 * STORE_REQUESTS_KEPT) == 1, "the last one is kept");
+
+	/* A daemon killed right after its append: the WAL brings the request back. */
+	store_close(f.s);
+	f.s = NULL;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		fx_open_with(&f, 0, 0);
+		_exit(append_req(&f, id, "c", 5, 100) == 0 ? 0 : 1);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child appended");
+	fx_open_with(&f, 0, 0);
+	CHECK(request_done(&f, 5, 100) == 1, "a request survives a crash with its records");
+	CHECK(part_of(&f, id, 0).end_offset == 2 + STORE_REQUESTS_KEPT,
+	      "its records too, once");
+	CHECK_OK(store_requests_clear(f.s));
+	CHECK(request_done(&f, 5, 100) == 0, "cleared requests are gone");
+	fx_done(&f);
+}
+
+/* One WAL entry carries both the partition a write names and its request. */
+static void test_a_named_partitions_request_survives_a_crash(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "t", 3);
+	store_close(f.s);
+	f.s = NULL;
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		fx_open_with(&f, 0, 0);
+		struct store_record_in r = {"k", 1, "v", 1};
+		struct store_request q = {7, 42};
+		_exit(store_append_to_req(f.s, id, 2, &r, 1, &q) == 0 ? 0 : 1);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child appended");
+	fx_open_with(&f, 0, 0);
+	CHECK(request_done(&f, 7, 42) == 1, "the request is kept");
+	CHECK(part_of(&f, id, 2).end_offset == 1, "the record is in the partition it named");
+	CHECK(part_of(&f, id, 0).end_offset == 0 && part_of(&f, id, 1).end_offset == 0,
+	      "and in no other");
+	fx_done(&f);
+}
+
 static const struct test tests[] = {
 	T(murmur2_matches_kafka),
 	T(partition_for_key_is_to_positive_mod),
@@ -1481,6 +1558,8 @@ static const struct test tests[] = {
 	T(big_topic_delete_leaves_no_batches),
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
+	T(kept_requests_name_their_writes_across_a_crash),
+	T(a_named_partitions_request_survives_a_crash),
 	T(framing_is_parsed_formatted_and_kept),
 	T(append_to_fills_one_partition_in_order),
 	T(group_consume_hands_each_record_once),

@@ -1,0 +1,314 @@
+"""Producers that recover: under --supervise the mount and the files open on it
+outlive a kill -9 of the daemon; every write() that returned is stored once."""
+import errno
+import json
+import os
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Mount, read_file, wait_for, write_file
+
+KILLED = r"supervisor: the daemon \(pid \d+\) was killed by signal 9"
+
+
+def daemon_of(m):
+    """The pid of the daemon the supervisor (m.proc) runs now, or None."""
+    with open(f"/proc/{m.proc.pid}/task/{m.proc.pid}/children") as f:
+        kids = [int(p) for p in f.read().split()]
+    return kids[0] if len(kids) == 1 else None
+
+
+def takeovers(m):
+    return m.log().count("took over")
+
+
+def kill_daemon(m):
+    """SIGKILLs the daemon (not the supervisor); returns the time of the kill
+    once a new daemon serves the mount."""
+    old, seen = daemon_of(m), takeovers(m)
+    assert old, "no daemon under the supervisor"
+    at = time.monotonic()
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: takeovers(m) > seen, timeout=20, what="a new daemon to take over")
+    assert daemon_of(m) not in (None, old)
+    assert os.path.ismount(m.path)
+    return at
+
+
+@pytest.fixture
+def supervised(tmp_path):
+    mounts = []
+
+    def make(options=""):
+        m = Mount(tmp_path / f"m{len(mounts)}", ",".join(o for o in ("supervise", options) if o))
+        os.makedirs(tmp_path / f"m{len(mounts)}", exist_ok=True)
+        m.expect_errors(KILLED)
+        mounts.append(m)
+        return m.start()
+
+    yield make
+    errors = []
+    for m in mounts:
+        for step in (m.stop, m.check_log):
+            try:
+                step()
+            except AssertionError as e:
+                errors.append(str(e))
+    assert not errors, "\n".join(errors)
+
+
+class TickWriter(threading.Thread):
+    """Holds produce open and writes a numbered line every millisecond,
+    recording when each write() started and ended and what it returned."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.fd = os.open(path, os.O_WRONLY)
+        self.stop = threading.Event()
+        self.writes = []  # (start, end, seq, errno or 0)
+
+    def run(self):
+        seq = 0
+        while not self.stop.is_set():
+            start = time.monotonic()
+            try:
+                os.write(self.fd, b"r%d\n" % seq)
+                err = 0
+            except OSError as e:
+                err = e.errno
+            self.writes.append((start, time.monotonic(), seq, err))
+            seq += 1
+            time.sleep(0.001)
+        os.close(self.fd)
+
+    def acked(self):
+        return [s for _, _, s, err in self.writes if err == 0]
+
+    def failed(self):
+        return [(s, err) for _, _, s, err in self.writes if err]
+
+    def at_kill(self, at):
+        """The first write() that had not returned when the daemon was killed:
+        its duration is the pause the writer saw; and what it returned."""
+        w = next(w for w in self.writes if w[1] > at)
+        return w[1] - w[0], w[0] <= at, w[3]
+
+
+def records(m, topic, partition=0):
+    return read_file(m.p(topic, f"partition-{partition}", "log"), "rb").split(b"\n")[:-1]
+
+
+def test_writer_rides_over_three_kills_and_each_returned_write_is_stored_once(supervised):
+    m = supervised()
+    m.topic("t")
+    w = TickWriter(m.p("t", "produce"))
+    w.start()
+    kills = []
+    for _ in range(3):
+        time.sleep(1.2)  # apart enough not to count as a crash loop (no backoff)
+        kills.append(kill_daemon(m))
+    time.sleep(0.4)
+    w.stop.set()
+    w.join(timeout=30)
+    assert not w.is_alive()
+    assert os.path.ismount(m.path)
+
+    got = records(m, "t")
+    acked = w.acked()
+    assert len(acked) > 500, "the writer kept writing"
+    assert any(err == 0 and start > kills[-1] for start, _, _, err in w.writes) and \
+        acked[-1] == w.writes[-1][2], "writes after the last kill succeed"
+    assert len(w.failed()) <= 3, f"a few EIO at most: {w.failed()}"
+    counts = {}
+    for r in got:
+        counts[r] = counts.get(r, 0) + 1
+    twice = [r for r, n in counts.items() if n > 1]
+    assert not twice, f"stored twice: {twice[:10]}"
+    missing = [s for s in acked if counts.get(b"r%d" % s) != 1]
+    assert not missing, f"returned but not stored: {missing[:10]}"
+
+    pauses = [w.at_kill(k) for k in kills]
+    report = {
+        "pause_ms": [round(p[0] * 1000, 1) for p in pauses],
+        "pause_median_ms": round(statistics.median(p[0] for p in pauses) * 1000, 1),
+        "pause_max_ms": round(max(p[0] for p in pauses) * 1000, 1),
+        "write_in_flight_at_kill": [bool(p[1]) for p in pauses],
+        "errno_of_first_write_after_kill": [p[2] for p in pauses],
+        "writes": len(w.writes),
+        "failed": w.failed(),
+    }
+    print("supervise:", json.dumps(report))
+    if os.environ.get("TOPICFS_SUPERVISE_REPORT"):
+        with open(os.environ["TOPICFS_SUPERVISE_REPORT"], "a") as f:
+            f.write(json.dumps(report) + "\n")
+
+    # umount stops supervisor and daemon cleanly, and it is all on disk.
+    m.stop()
+    m.start(options="")
+    assert records(m, "t") == got
+
+
+def test_tail_f_started_before_the_kills_prints_the_records_written_after(supervised):
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "before\n")
+    out = open(os.path.join(os.path.dirname(m.path), "tail.out"), "wb")
+    tail = subprocess.Popen(["tail", "-f", "-s", "0.1", m.p("t", "partition-0", "log")],
+                            stdout=out)
+    try:
+        wait_for(lambda: b"before" in read_file(out.name, "rb"), what="tail to start")
+        for i in range(3):
+            kill_daemon(m)
+            write_file(m.p("t", "produce"), f"after-{i}\n")
+        wait_for(lambda: b"after-2\n" in read_file(out.name, "rb"), timeout=20,
+                 what="tail -f to print what was written after the kills")
+        assert read_file(out.name, "rb") == b"before\nafter-0\nafter-1\nafter-2\n"
+        assert tail.poll() is None
+    finally:
+        tail.kill()
+        tail.wait()
+        out.close()
+
+
+def test_a_write_resent_after_the_daemon_died_between_commit_and_reply_is_stored_once(
+        supervised, monkeypatch):
+    # Each daemon kills itself after committing its 25th write, before its reply.
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_WRITES", "25")
+    m = supervised()
+    m.topic("t")
+    fd = os.open(m.p("t", "produce"), os.O_WRONLY)
+    try:
+        for i in range(100):
+            assert os.write(fd, b"%d\n" % i) == len(b"%d\n" % i)
+    finally:
+        os.close(fd)
+    assert records(m, "t") == [b"%d" % i for i in range(100)]
+    deaths = m.log().count("was killed by signal 9")
+    assert deaths >= 3
+    assert m.log().count("not stored again") == deaths
+
+
+def test_a_key_file_held_open_keeps_its_key_after_a_kill(supervised):
+    m = supervised()
+    m.topic("t", partitions=3)
+    fd = os.open(m.p("t", "keys", "sticky"), os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, b"one\n")
+        kill_daemon(m)
+        os.write(fd, b"two\n")
+    finally:
+        os.close(fd)
+    where = [p for p in range(3) if records(m, "t", p)]
+    assert len(where) == 1 and records(m, "t", where[0]) == [b"one", b"two"]
+
+
+def test_the_tree_is_served_after_a_kill(supervised):
+    m = supervised()
+    m.topic("t", partitions=2)
+    kill_daemon(m)
+    assert sorted(os.listdir(m.path)) == ["t"]
+    assert read_file(m.p("t", "config", "partitions")) == "2\n"
+    os.mkdir(m.p("u"))
+    assert sorted(os.listdir(m.path)) == ["t", "u"]
+
+
+def test_sigterm_to_the_supervisor_stops_both_and_unmounts(supervised):
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "kept\n")
+    kill_daemon(m)
+    daemon = daemon_of(m)
+    m.proc.send_signal(signal.SIGTERM)
+    assert m.proc.wait(timeout=20) == 0
+    m.proc = None
+    assert not os.path.ismount(m.path)
+    assert not os.path.exists(f"/proc/{daemon}")
+    m.start(options="")
+    assert records(m, "t") == [b"kept"]
+
+
+def test_background_supervisor_writes_its_pid_and_umount_stops_it(tmp_path):
+    from conftest import TOPICFS
+    data, mnt = str(tmp_path / "data"), str(tmp_path / "mnt")
+    os.makedirs(mnt)
+    r = subprocess.run([TOPICFS, "--supervise", data, mnt], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert os.path.ismount(mnt)
+        sup = int(read_file(os.path.join(data, "topicfs.supervisor.pid")))
+        daemon = int(read_file(os.path.join(data, "topicfs.lock")).strip())
+        assert daemon != sup
+        os.kill(daemon, signal.SIGKILL)
+        wait_for(lambda: read_file(os.path.join(data, "topicfs.lock")).strip() not in
+                 ("", str(daemon)), timeout=20, what="a new daemon")
+        os.mkdir(os.path.join(mnt, "t"))
+    finally:
+        subprocess.run(["umount", mnt], check=False)
+    wait_for(lambda: not os.path.exists(f"/proc/{sup}"), timeout=20,
+             what="the supervisor to exit after umount")
+    assert not os.path.ismount(mnt)
+    assert not os.path.exists(os.path.join(data, "topicfs.supervisor.pid"))
+
+
+def test_a_poll_waiting_on_log_at_the_kill_wakes_for_records_written_after(supervised):
+    import select
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "old\n")
+    fd = os.open(m.p("t", "partition-0", "log"), os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"old\n"
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(0) == [], "nothing new to read yet"
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(p.poll(20000)), daemon=True)
+        waiter.start()
+        time.sleep(0.3)  # the poll waits in the kernel, registered with the daemon
+        kill_daemon(m)
+        write_file(m.p("t", "produce"), "new\n")
+        waiter.join(timeout=5)
+        assert not waiter.is_alive(), "the poll did not wake for the new record"
+        assert got and got[0] and got[0][0][1] & select.POLLIN
+        assert os.read(fd, 4096) == b"new\n"
+    finally:
+        os.close(fd)
+
+
+def test_a_partition_produce_held_open_keeps_its_partition_after_a_kill(supervised):
+    m = supervised()
+    m.topic("t", partitions=3)
+    fd = os.open(m.p("t", "partition-2", "produce"), os.O_WRONLY)
+    try:
+        os.write(fd, b"one\n")
+        kill_daemon(m)
+        os.write(fd, b"two\n")
+    finally:
+        os.close(fd)
+    assert records(m, "t", 2) == [b"one", b"two"]
+    assert records(m, "t", 0) == [] and records(m, "t", 1) == []
+
+
+def test_a_consume_file_open_at_the_kill_reads_ebadf_and_a_new_open_goes_on(supervised):
+    m = supervised()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "a\nb\n")
+    os.mkdir(m.p("t", "consumers", "g"))
+    consume = m.p("t", "consumers", "g", "consume")
+    fd = os.open(consume, os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"a\nb\n"
+        kill_daemon(m)
+        write_file(m.p("t", "produce"), "c\n")
+        with pytest.raises(OSError) as e:
+            os.read(fd, 4096)
+        assert e.value.errno == errno.EBADF
+    finally:
+        os.close(fd)
+    assert read_file(consume) == "c\n", "the group's committed offset was kept"
