@@ -19,7 +19,8 @@
 
 struct table {
 	_Atomic uint32_t serial; /* the last serial given out */
-	_Atomic uint32_t hint;   /* where the search for a free slot starts */
+	_Atomic uint32_t hint;   /* the search for a free slot starts here: every
+				    slot below it was taken when it was set */
 	_Atomic uint32_t used;   /* slots below this were ever taken: tfs_fh_each
 				  * touches no page of the rest (20 MiB) */
 	struct tfs_fh_slot slots[TFS_FH_SLOTS];
@@ -70,7 +71,9 @@ int tfs_fh_alloc(enum tfs_kind kind, uint32_t id, const char *key, size_t key_le
 		s->shift = s->next = 0;
 		atomic_store(&s->based, 0);
 		atomic_store(&s->poll_kh, 0);
-		atomic_store(&table->hint, i + 1);
+		/* Slots start..i were taken; a free meanwhile lowered the hint: keep it. */
+		uint32_t h = start;
+		atomic_compare_exchange_strong(&table->hint, &h, i + 1);
 		uint32_t used = atomic_load(&table->used);
 		while (used < i + 1 && !atomic_compare_exchange_weak(&table->used, &used, i + 1))
 			;
@@ -101,6 +104,12 @@ void tfs_fh_free(uint64_t fh)
 {
 	struct tfs_fh_slot *s = tfs_fh_slot(fh);
 	uint32_t serial = (uint32_t)(fh >> 32);
-	if (s)
-		atomic_compare_exchange_strong(&s->serial, &serial, 0);
+	if (s && atomic_compare_exchange_strong(&s->serial, &serial, 0)) {
+		/* The lowest free slot is taken next, so the table's pages touched
+		 * (its resident size) follow the files open at once, not all the
+		 * files ever opened. */
+		uint32_t i = (uint32_t)(s - table->slots), hint = atomic_load(&table->hint);
+		while (i < hint && !atomic_compare_exchange_weak(&table->hint, &hint, i))
+			;
+	}
 }

@@ -137,7 +137,7 @@ struct store_part_rec {
 /* Log reads unmap the map's pages after this many bytes (see resident.c). */
 #define STORE_MAPPED_READS_MAX ((size_t)32 << 20)
 /* ... and writers after this many commits (see store_write_raw). */
-#define STORE_UNMAP_COMMITS 64u
+#define STORE_UNMAP_COMMITS 16u
 /* Finds the map's address; after the map is (re)made, map_lock held exclusive. */
 void store_map_locate(struct store *s);
 
