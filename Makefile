@@ -96,7 +96,7 @@ test: deps
 
 run: deps
 	$(MAKE) all
-	@mkdir -p $(DATA) $(MNT)
+	@mkdir -p $(MNT) && mkdir -p -m 0700 $(DATA)
 	$(BUILD)/topicfs $(DATA) $(MNT)
 	@echo "topicfs: $(DATA) mounted on $(MNT); try: mkdir $(MNT)/demo; echo hi >> $(MNT)/demo/produce; cat $(MNT)/demo/partition-0/log"
 
