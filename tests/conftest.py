@@ -132,6 +132,18 @@ def assert_no_sanitizer_report(text):
         assert marker not in text, f"sanitizer report in daemon log:\n{text}"
 
 
+def stop_and_check(mounts):
+    """Unmounts every mount and checks its log; the failures, one string each."""
+    errors = []
+    for m in mounts:
+        for step in (m.stop, m.check_log):
+            try:
+                step()
+            except AssertionError as e:
+                errors.append(str(e))
+    return errors
+
+
 @pytest.fixture
 def mount_factory(tmp_path):
     mounts = []
@@ -143,16 +155,7 @@ def mount_factory(tmp_path):
         return m.start()
 
     yield make
-    errors = []
-    for m in mounts:
-        try:
-            m.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-        try:
-            m.check_log()
-        except AssertionError as e:
-            errors.append(str(e))
+    errors = stop_and_check(mounts)
     assert not errors, "\n".join(errors)
 
 
@@ -204,13 +207,7 @@ def shared_factory(tmp_path):
         return m.start()
 
     yield make
-    errors = []
-    for m in mounts:
-        for step in (m.stop, m.check_log):
-            try:
-                step()
-            except AssertionError as e:
-                errors.append(str(e))
+    errors = stop_and_check(mounts)
     for top in tops:
         shutil.rmtree(top, ignore_errors=True)
     assert not errors, "\n".join(errors)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import Mount, read_file, wait_for, write_file
+from conftest import Mount, read_file, stop_and_check, wait_for, write_file
 
 KILLED = r"supervisor: the daemon \(pid \d+\) was killed by signal 9"
 
@@ -52,13 +52,7 @@ def supervised(tmp_path):
         return m.start()
 
     yield make
-    errors = []
-    for m in mounts:
-        for step in (m.stop, m.check_log):
-            try:
-                step()
-            except AssertionError as e:
-                errors.append(str(e))
+    errors = stop_and_check(mounts)
     assert not errors, "\n".join(errors)
 
 
