@@ -91,4 +91,6 @@ def test_refusals_are_logged_at_a_bounded_rate_per_user(shared_factory, second_u
     r = as_user(second_user, "/usr/bin/python3", "-c", REFUSE_MANY, m.path, "1")
     dropped = re.findall(rf"(\d+) more lines caused by uid {second_user.pw_uid} were not logged",
                          m.log())
-    assert dropped and int(dropped[-1]) >= 2000 - len(logged) - 10
+    # (a line logged while the flood went on, on a slow machine, already said
+    # how many were dropped before it: they add up)
+    assert dropped and sum(int(d) for d in dropped) >= 2000 - len(logged) - 10
