@@ -295,17 +295,17 @@ int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
 int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
 			   const struct store_request *req)
 {
-	struct store_topic t;
+	struct store_config cfg;
 	if (size == 0)
 		return 0;
-	int err = store_topic_by_id(p->store, p->topic_id, &t);
+	int err = store_topic_config_of(p->store, p->topic_id, &cfg);
 	if (err)
 		return err;
 	pthread_mutex_lock(&p->lock);
 	if (p->framing == STORE_FRAMING_WRITES)
-		err = write_whole(p, &t.config, buf, size, req);
+		err = write_whole(p, &cfg, buf, size, req);
 	else
-		err = write_lines(p, &t.config, buf, size, req);
+		err = write_lines(p, &cfg, buf, size, req);
 	trim(p);
 	pthread_mutex_unlock(&p->lock);
 	return err;

@@ -60,23 +60,11 @@ struct snap_head {
 };
 _Static_assert(sizeof(struct snap_head) == SNAP_HEAD, "snapshot slot header size");
 
-static uint32_t crc32_update(uint32_t crc, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-	crc = ~crc;
-	while (len--) {
-		crc ^= *b++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
-	}
-	return ~crc;
-}
-
 static uint32_t slot_crc(const struct snap_head *h, const void *page)
 {
 	struct snap_head c = *h;
 	c.crc = 0;
-	return crc32_update(crc32_update(0, &c, sizeof(c)), page, h->psize);
+	return store_crc32(store_crc32(0, &c, sizeof(c)), page, h->psize);
 }
 
 /* The id of this boot of the machine. TOPICFS_BOOT_ID stands in for it in the

@@ -148,6 +148,8 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 		else
 			mdb_txn_abort(txn);
 		pthread_rwlock_unlock(&s->map_lock);
+		if (committing)
+			store_topics_changed(s); /* topic_cache.c */
 		if (committing && rc != MDB_MAP_FULL)
 			return store_commit_errno(s, rc, need, what);
 		if (rc != MDB_MAP_FULL)

@@ -98,6 +98,10 @@ int store_topic_delete(struct store *s, const char *name);
 /* ENOENT: no such topic. */
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out);
 int store_topic_by_id(struct store *s, uint32_t id, struct store_topic *out);
+/* Topic id's config alone, as store_topic_by_id has it, but from memory
+ * while nothing was committed since it was last read (the write path's
+ * check, once per write()). 0, ENOENT, EIO. Any thread. */
+int store_topic_config_of(struct store *s, uint32_t id, struct store_config *out);
 /* The topic with the smallest id > after_id (iteration; start with 0). ENOENT at end. */
 int store_topic_next(struct store *s, uint32_t after_id, struct store_topic *out);
 int store_topic_count(struct store *s, uint64_t *count);

@@ -21,6 +21,43 @@ struct store_events {
 	size_t n, cap;
 };
 
+/* Stored topic record. `size` is the number of bytes written, so later
+ * versions can append fields (groups, owner, mirror state) and still read old
+ * records; missing fields read as zero. Native-endian, copied with memcpy. */
+struct store_topic_rec {
+	uint32_t version;
+	uint32_t size;
+	uint32_t id;
+	uint32_t partitions;
+	int64_t retention_ms;
+	int64_t retention_bytes;
+	int64_t max_message_bytes;
+	int64_t created_ms;
+	uint64_t rr_cursor; /* next round-robin slot for unkeyed records */
+	char key_separator[STORE_SEPARATOR_MAX + 1];
+	char name[STORE_TOPIC_NAME_MAX + 1];
+	char pad[5]; /* no implicit padding: 328 bytes in version 1 */
+	/* Since the owner fields: who owns the topic directory. mode 0 = never set. */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mode;
+	uint32_t pad2;
+	/* Since config/framing: enum store_framing (0, lines, in older records). */
+	uint32_t framing;
+	uint32_t pad3;
+};
+
+/* A cached topic record (topic_cache.c). The lock is a spin flag: what it
+ * guards is a copy of a few hundred bytes, and a zeroed store is ready. */
+#define STORE_TOPIC_CACHE 64
+struct store_topic_slot {
+	atomic_flag busy;
+	int full;
+	uint32_t id;
+	uint64_t gen;
+	struct store_topic_rec rec;
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi meta;        /* "next_topic", "next_gpid", "format" -> u32 */
@@ -63,6 +100,7 @@ struct store {
 	pthread_mutex_t fold_lock;   /* one fold at a time */
 	pthread_cond_t wal_cond;     /* wakes the fold thread */
 	int wal_fd[2];               /* DIR/topicfs.wal.0 and .1 */
+	unsigned char *wal_map[2];   /* their shared mappings, or NULL (wal_map.c) */
 	int wal_cur;                 /* the one appended to */
 	uint64_t wal_off;            /* its end */
 	uint64_t wal_lsn;            /* the last entry's */
@@ -91,33 +129,11 @@ struct store {
 		void *arg;
 	} subs[STORE_SUBSCRIBERS_MAX]; /* subs_lock */
 	atomic_int subscribers;
+	/* topic_cache.c: topic records by id, each good for one generation. */
+	atomic_uint_fast64_t topic_gen;
+	struct store_topic_slot topic_cache[STORE_TOPIC_CACHE];
 };
 
-/* Stored topic record. `size` is the number of bytes written, so later
- * versions can append fields (groups, owner, mirror state) and still read old
- * records; missing fields read as zero. Native-endian, copied with memcpy. */
-struct store_topic_rec {
-	uint32_t version;
-	uint32_t size;
-	uint32_t id;
-	uint32_t partitions;
-	int64_t retention_ms;
-	int64_t retention_bytes;
-	int64_t max_message_bytes;
-	int64_t created_ms;
-	uint64_t rr_cursor; /* next round-robin slot for unkeyed records */
-	char key_separator[STORE_SEPARATOR_MAX + 1];
-	char name[STORE_TOPIC_NAME_MAX + 1];
-	char pad[5]; /* no implicit padding: 328 bytes in version 1 */
-	/* Since the owner fields: who owns the topic directory. mode 0 = never set. */
-	uint32_t uid;
-	uint32_t gid;
-	uint32_t mode;
-	uint32_t pad2;
-	/* Since config/framing: enum store_framing (0, lines, in older records). */
-	uint32_t framing;
-	uint32_t pad3;
-};
 
 /* Stored partition meta, same conventions as store_topic_rec. */
 struct store_part_rec {
@@ -271,6 +287,20 @@ uint32_t store_get_be32(const unsigned char *p);
 uint64_t store_get_be64(const unsigned char *p);
 
 /* Look-ups inside a transaction; return 0, MDB_NOTFOUND or an LMDB/errno code. */
+/* wal_map.c, under wal_lock. Empties WAL file i (to its mapped length if mapped). */
+int store_wal_file_reset(struct store *s, int i);
+/* Maps WAL file i if it can (else appends to it use pwrite). */
+void store_wal_map(struct store *s, int i);
+void store_wal_unmap(struct store *s);
+/* Writes an entry at off of the current WAL file: 0, ENOSPC or an errno. */
+int store_wal_put(struct store *s, const void *buf, size_t len, uint64_t off);
+/* crc32.c: CRC-32 as zlib's crc32(): start with 0, feed on the result. */
+uint32_t store_crc32(uint32_t crc, const void *data, size_t len);
+/* topic_cache.c. After any commit: cached topic records are stale. */
+void store_topics_changed(struct store *s);
+/* Topic id's record, as store_topic_get_rec, from the cache while no commit
+ * came since it was read: 0, an MDB code or an errno. Any thread. */
+int store_topic_rec_cached(struct store *s, uint32_t id, struct store_topic_rec *out);
 int store_topic_get_rec(struct store *s, MDB_txn *txn, uint32_t id, struct store_topic_rec *rec);
 int store_topic_put_rec(struct store *s, MDB_txn *txn, const struct store_topic_rec *rec);
 int store_part_get_rec(struct store *s, MDB_txn *txn, uint32_t gpid, struct store_part_rec *rec);

@@ -1,4 +1,4 @@
-/* wal.c — the write-ahead log: a write() costs one pwrite(2), LMDB takes appends in groups.
+/* wal.c — the write-ahead log: a write() is one copy into the page cache, LMDB folds them in groups.
  *
  * An LMDB commit writes every B-tree page it touched (six or more 4 KiB pages
  * for one 100-byte record) and a meta page. With sync=interval an append
@@ -76,31 +76,12 @@ struct wal_entry {
 	unsigned char disk[];
 };
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xEDB88320u & -(c & 1));
-		crc_table[i] = c;
-	}
-}
-
 static uint32_t entry_crc(const unsigned char *disk, size_t size)
 {
-	pthread_once(&crc_once, crc_init);
 	struct wal_head h;
 	memcpy(&h, disk, sizeof(h));
 	h.crc = 0;
-	uint32_t c = ~0u;
-	for (size_t i = 0; i < size; i++) {
-		unsigned char b = i < sizeof(h) ? ((unsigned char *)&h)[i] : disk[i];
-		c = crc_table[(c ^ b) & 0xff] ^ (c >> 8);
-	}
-	return ~c;
+	return store_crc32(store_crc32(0, &h, sizeof(h)), disk + sizeof(h), size - sizeof(h));
 }
 
 static const struct wal_head *head_of(const struct wal_entry *e)
@@ -122,52 +103,92 @@ static int meta_lsn(struct store *s, MDB_txn *txn, uint64_t *lsn)
 	return rc;
 }
 
-/* Appends one entry's records inside txn, its events added to out. */
-static int fold_entry(struct store *s, MDB_txn *txn, const struct wal_entry *e,
-		      struct store_events *out)
+/* The records of a run of entries, gathered for one append. */
+struct fold_recs {
+	struct store_record_in *recs;
+	size_t n, cap;
+};
+
+/* Whether entry e carries the request its write() came in; if so, *req. */
+static int entry_request(const struct wal_entry *e, struct store_request *req)
+{
+	const struct wal_head *h = head_of(e);
+	if (!(h->flags & WAL_HAS_REQUEST) || h->len < WAL_REQUEST_BYTES)
+		return 0;
+	memcpy(&req->slot, e->disk + sizeof(*h), 4);
+	memcpy(&req->unique, e->disk + sizeof(*h) + 4, 8);
+	return 1;
+}
+
+/* Adds entry e's records to r. EIO: a malformed entry (its checksum held: a
+ * bug, not a torn write). */
+static int entry_records(const struct wal_entry *e, struct fold_recs *r)
 {
 	struct wal_head h;
 	memcpy(&h, e->disk, sizeof(h));
-	struct store_record_in *recs = calloc(h.n ? h.n : 1, sizeof(*recs));
-	if (!recs)
-		return ENOMEM;
-	const unsigned char *p = e->disk + sizeof(h), *end = p + h.len;
-	int rc = 0, has_req = (h.flags & WAL_HAS_REQUEST) && h.len >= WAL_REQUEST_BYTES;
-	struct store_request req = {0, 0};
-	if (has_req) {
-		memcpy(&req.slot, p, 4);
-		memcpy(&req.unique, p + 4, 8);
-		p += WAL_REQUEST_BYTES;
+	if (r->n + h.n > r->cap) {
+		size_t cap = r->cap ? r->cap : 64;
+		while (cap < r->n + h.n)
+			cap *= 2;
+		struct store_record_in *p = realloc(r->recs, cap * sizeof(*p));
+		if (!p)
+			return ENOMEM;
+		r->recs = p;
+		r->cap = cap;
 	}
-	for (uint32_t i = 0; i < h.n && rc == 0; i++) {
+	struct store_request req;
+	const unsigned char *p = e->disk + sizeof(h), *end = p + h.len;
+	if (entry_request(e, &req))
+		p += WAL_REQUEST_BYTES;
+	for (uint32_t i = 0; i < h.n; i++) {
 		uint32_t kl, vl;
-		if (end - p < 8) {
-			rc = EIO;
-			break;
-		}
+		if (end - p < 8)
+			return EIO;
 		memcpy(&kl, p, 4);
 		memcpy(&vl, p + 4, 4);
 		p += 8;
 		size_t klen = kl == WAL_NO_KEY ? 0 : kl;
-		if ((size_t)(end - p) < klen || (size_t)(end - p) - klen < vl) {
-			rc = EIO;
-			break;
-		}
-		recs[i] = (struct store_record_in){kl == WAL_NO_KEY ? NULL : p, klen, p + klen, vl};
+		if ((size_t)(end - p) < klen || (size_t)(end - p) - klen < vl)
+			return EIO;
+		r->recs[r->n++] = (struct store_record_in){kl == WAL_NO_KEY ? NULL : p, klen, p + klen, vl};
 		p += klen + vl;
 	}
+	return 0;
+}
+
+/* Entries that go to the same place in the same millisecond fold as one
+ * append: one batch instead of one per write() (a batch has one timestamp),
+ * routed exactly as one after the other would be. */
+static int same_append(const struct wal_head *a, const struct wal_head *b)
+{
+	return a->topic_id == b->topic_id && a->part == b->part && a->ts_ms == b->ts_ms;
+}
+
+/* Appends the run of entries from e up to (not including) *next inside txn,
+ * its events added to out, the requests they carry kept. */
+static int fold_run(struct store *s, MDB_txn *txn, const struct wal_entry *e,
+		    const struct wal_entry **next, struct fold_recs *r, struct store_events *out)
+{
+	const struct wal_head *h = head_of(e);
+	const struct wal_entry *x;
+	int rc = 0;
+	struct store_request req;
+	r->n = 0;
+	for (x = e; x && rc == 0 && same_append(h, head_of(x)); x = x->next)
+		rc = entry_records(x, r);
+	*next = x;
 	if (rc == 0)
-		rc = store_append_in_txn(s, txn, h.topic_id,
-					 h.part == WAL_ROUTED ? -1 : (int64_t)h.part, recs, h.n, h.ts_ms,
-					 out);
-	free(recs);
+		rc = store_append_in_txn(s, txn, h->topic_id,
+					 h->part == WAL_ROUTED ? -1 : (int64_t)h->part, r->recs, r->n,
+					 h->ts_ms, out);
 	if (rc == MDB_NOTFOUND || rc == EMSGSIZE) {
-		/* Its topic was deleted after the write was checked: the records
+		/* Its topic was deleted after the writes were checked: the records
 		 * went with it. */
 		rc = 0;
 	}
-	if (rc == 0 && has_req)
-		rc = store_request_put(s, txn, &req);
+	for (x = e; x != *next && rc == 0; x = x->next)
+		if (entry_request(x, &req))
+			rc = store_request_put(s, txn, &req);
 	return rc;
 }
 
@@ -179,14 +200,18 @@ struct fold_args {
 static int fold_txn(struct store *s, MDB_txn *txn, void *arg)
 {
 	struct fold_args *a = arg;
+	struct fold_recs r = {0};
 	uint64_t last = 0;
+	int rc = 0;
 	a->events.n = 0; /* the txn may run again after the map grew */
-	for (struct wal_entry *e = a->list; e; e = e->next) {
-		int rc = fold_entry(s, txn, e, &a->events);
-		if (rc)
-			return rc;
-		last = head_of(e)->lsn;
+	for (const struct wal_entry *e = a->list, *next; e && rc == 0; e = next) {
+		rc = fold_run(s, txn, e, &next, &r, &a->events);
+		for (; e != next; e = e->next)
+			last = head_of(e)->lsn;
 	}
+	free(r.recs);
+	if (rc)
+		return rc;
 	MDB_val k = {7, "wal_lsn"}, d = {sizeof(last), &last};
 	return mdb_put(txn, s->meta, &k, &d, 0);
 }
@@ -372,13 +397,8 @@ static int wal_usable(struct store *s)
 static int check_topic(struct store *s, uint32_t topic_id, int64_t fixed,
 		       const struct store_record_in *recs, size_t n)
 {
-	MDB_txn *txn;
 	struct store_topic_rec t;
-	int rc = store_read_begin_raw(s, &txn);
-	if (rc)
-		return rc;
-	rc = store_topic_get_rec(s, txn, topic_id, &t);
-	store_read_end(s, txn);
+	int rc = store_topic_rec_cached(s, topic_id, &t);
 	if (rc)
 		return store_errno(rc, "append");
 	if (t.partitions < 1 || t.partitions > STORE_PARTITIONS_MAX)
@@ -453,10 +473,8 @@ static int append(struct store *s, uint32_t topic_id, int64_t fixed,
 		struct wal_head *h = (struct wal_head *)e->disk;
 		h->lsn = s->wal_lsn + 1;
 		h->crc = entry_crc(e->disk, e->size);
-		ssize_t w = pwrite(s->wal_fd[s->wal_cur], e->disk, e->size, (off_t)s->wal_off);
-		if (w != (ssize_t)e->size) {
-			rc = w < 0 ? errno : ENOSPC;
-		} else {
+		rc = store_wal_put(s, e->disk, e->size, s->wal_off);
+		if (rc == 0) {
 			s->wal_off += e->size;
 			s->wal_lsn = h->lsn;
 			if (s->wal_tail)
@@ -491,14 +509,8 @@ int store_wal_has_request(struct store *s, const struct store_request *req)
 	int found = 0;
 	pthread_mutex_lock(&s->wal_lock);
 	for (struct wal_entry *e = s->wal_head; e && !found; e = e->next) {
-		const struct wal_head *h = head_of(e);
-		uint32_t slot;
-		uint64_t unique;
-		if (!(h->flags & WAL_HAS_REQUEST) || h->len < WAL_REQUEST_BYTES)
-			continue;
-		memcpy(&slot, e->disk + sizeof(*h), 4);
-		memcpy(&unique, e->disk + sizeof(*h) + 4, 8);
-		found = slot == req->slot && unique == req->unique;
+		struct store_request r;
+		found = entry_request(e, &r) && r.slot == req->slot && r.unique == req->unique;
 	}
 	pthread_mutex_unlock(&s->wal_lock);
 	return found;
@@ -576,9 +588,15 @@ static void scan_file(int fd, uint64_t after, struct wal_entry **list)
 
 static int truncate_files(struct store *s)
 {
-	for (int i = 0; i < 2; i++)
-		if (ftruncate(s->wal_fd[i], 0) || fsync(s->wal_fd[i]))
+	for (int i = 0; i < 2; i++) {
+		int rc = store_wal_file_reset(s, i);
+		if (rc)
+			return rc;
+		if (!s->wal_map[i])
+			store_wal_map(s, i);
+		if (fsync(s->wal_fd[i]))
 			return errno;
+	}
 	s->wal_cur = 0;
 	s->wal_off = 0;
 	return 0;
@@ -661,7 +679,7 @@ void store_wal_release(struct store *s, int pinned)
 	if (pinned && s->wal_fd[0] >= 0 && s->wal_durable_lsn >= s->wal_switch_lsn) {
 		pthread_mutex_lock(&s->wal_lock);
 		int other = s->wal_cur ^ 1;
-		if (ftruncate(s->wal_fd[other], 0) == 0) {
+		if (store_wal_file_reset(s, other) == 0) {
 			s->wal_cur = other;
 			s->wal_off = 0;
 			s->wal_switch_lsn = s->wal_lsn;
@@ -689,6 +707,7 @@ void store_wal_close(struct store *s)
 	store_wal_fold(s);
 	list_free(s->wal_head);
 	s->wal_head = s->wal_tail = NULL;
+	store_wal_unmap(s);
 	free(s->wal_events.ev); /* no one listens any more */
 	s->wal_events = (struct store_events){0};
 	for (int i = 0; i < 2; i++) {

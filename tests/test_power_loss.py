@@ -170,6 +170,9 @@ def check_image(tmp_path, name, events, k, choose, work, final, sync_always, boo
 @pytest.mark.parametrize("sync", ["interval", "always"])
 def test_no_image_a_power_loss_can_leave_is_broken(tmp_path, sync):
     events, work, final = journaled_run(tmp_path, sync)
+    # The WAL is written through a mapping: the shim must have seen its entries.
+    wal = [e for e in events if e.type == images.J_WRITE and e.file in (2, 3) and b"WAL1" in e.data]
+    assert len(wal) > 10, f"the journal holds {len(wal)} writes of WAL entries"
     rng = random.Random(f"{sync}-{IMAGES}")
     broken = []
     for i, k in enumerate(images.crash_points(events, IMAGES, rng)):

@@ -6,7 +6,15 @@
  * each write with its offset and bytes, and each fsync/fdatasync twice, when it
  * begins and when it ends. A write is journaled after it completes, holding a
  * lock that a sync's "begin" also takes, so every write journaled before a sync
- * began had completed before it: that sync made it durable. */
+ * began had completed before it: that sync made it durable.
+ *
+ * The WAL files are written through a shared mapping (store/wal_map.c), which
+ * no call shows. The shim knows the mapping from mmap(2) and keeps a copy of
+ * what it last journaled of it; before it journals any event it compares the
+ * mapping's pages from the last one that changed on (the WAL only grows) and
+ * journals each page that differs as a write. So a sync's "begin" comes after
+ * every page written before it, and between syncs the mapping is journaled as
+ * often as the store writes or syncs any file (each fold's commit). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -16,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +55,19 @@ static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_ftruncate)(int, off_t);
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static int (*real_munmap)(void *, size_t);
+
+#define PAGE 4096
+
+/* A journaled file mapped shared and writable (lock). */
+static struct mapped {
+	unsigned char *addr;
+	size_t len;
+	uint64_t size;          /* the file's, as its last ftruncate left it */
+	size_t from;            /* first page that may have changed */
+	unsigned char *shadow;  /* the mapping as journaled */
+} maps[4];
 
 __attribute__((constructor)) static void init(void)
 {
@@ -56,6 +79,8 @@ __attribute__((constructor)) static void init(void)
 	real_fsync = dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
 	real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
+	real_mmap = dlsym(RTLD_NEXT, "mmap");
+	real_munmap = dlsym(RTLD_NEXT, "munmap");
 	const char *d = getenv("IOJ_DIR"), *o = getenv("IOJ_OUT");
 	if (!d || !o || !realpath(d, dir))
 		return;
@@ -94,8 +119,8 @@ static uint64_t now_ns(void)
 }
 
 /* Called with lock held. */
-static void record(int type, int file, uint64_t off, const struct iovec *iov, int n, size_t len,
-		   int dsync)
+static void record_raw(int type, int file, uint64_t off, const struct iovec *iov, int n,
+		       size_t len, int dsync)
 {
 	struct jhead h = {0x4a4f5552, (uint8_t)type, (uint8_t)file, (uint16_t)dsync, (uint32_t)len,
 			  off, now_ns()};
@@ -105,6 +130,41 @@ static void record(int type, int file, uint64_t off, const struct iovec *iov, in
 		real_write(out_fd, iov[i].iov_base, k);
 		len -= k;
 	}
+}
+
+/* Journals the pages of file f's mapping that changed since last time. Lock held. */
+static void capture(int f)
+{
+	struct mapped *m = &maps[f];
+	size_t end = m->size < m->len ? (size_t)m->size : m->len;
+	size_t p = m->from;
+	for (; p * PAGE < end; p++) {
+		size_t off = p * PAGE, len = end - off < PAGE ? end - off : PAGE;
+		if (memcmp(m->addr + off, m->shadow + off, len) == 0) {
+			if (p > m->from)
+				break;
+			continue; /* full last time: the next entry may begin the next page */
+		}
+		memcpy(m->shadow + off, m->addr + off, len);
+		struct iovec v = {m->shadow + off, len};
+		record_raw(J_WRITE, f, off, &v, 1, len, 0);
+		m->from = p;
+	}
+}
+
+static void capture_all(void)
+{
+	for (int f = 0; f < 4; f++)
+		if (maps[f].addr)
+			capture(f);
+}
+
+/* Called with lock held: what the mappings hold first, then the event. */
+static void record(int type, int file, uint64_t off, const struct iovec *iov, int n, size_t len,
+		   int dsync)
+{
+	capture_all();
+	record_raw(type, file, off, iov, n, len, dsync);
 }
 
 static ssize_t journaled_pwritev(int fd, const struct iovec *iov, int n, off_t off, int file,
@@ -201,9 +261,60 @@ int ftruncate(int fd, off_t len)
 	if (f < 0)
 		return real_ftruncate(fd, len);
 	pthread_mutex_lock(&lock);
+	capture_all();
 	int r = real_ftruncate(fd, len);
-	if (r == 0)
-		record(J_TRUNCATE, f, (uint64_t)len, NULL, 0, 0, 0);
+	if (r == 0) {
+		record_raw(J_TRUNCATE, f, (uint64_t)len, NULL, 0, 0, 0);
+		struct mapped *m = &maps[f];
+		if (m->addr && (uint64_t)len < m->size) {
+			/* Cut pages read back as zeros, as the journal's images have them. */
+			if ((size_t)len < m->len)
+				memset(m->shadow + len, 0, m->len - (size_t)len);
+			if (m->from > (size_t)len / PAGE)
+				m->from = (size_t)len / PAGE;
+		}
+		m->size = (uint64_t)len;
+	}
 	pthread_mutex_unlock(&lock);
 	return r;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *a = real_mmap(addr, len, prot, flags, fd, off);
+	int f = a == MAP_FAILED || off != 0 || !(flags & MAP_SHARED) || !(prot & PROT_WRITE) ? -1
+										       : file_of(fd);
+	if (f < 0)
+		return a;
+	struct stat st;
+	unsigned char *shadow = calloc(1, len);
+	pthread_mutex_lock(&lock);
+	if (shadow && fstat(fd, &st) == 0 && !maps[f].addr) {
+		maps[f] = (struct mapped){a, len, (uint64_t)st.st_size, 0, shadow};
+		size_t end = (uint64_t)st.st_size < len ? (size_t)st.st_size : len;
+		memcpy(shadow, a, end); /* what is there now was journaled as written */
+		shadow = NULL;
+	}
+	pthread_mutex_unlock(&lock);
+	free(shadow);
+	return a;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+int munmap(void *addr, size_t len)
+{
+	pthread_mutex_lock(&lock);
+	for (int f = 0; f < 4; f++) {
+		if (maps[f].addr != addr)
+			continue;
+		capture(f);
+		free(maps[f].shadow);
+		maps[f] = (struct mapped){0};
+	}
+	pthread_mutex_unlock(&lock);
+	return real_munmap(addr, len);
 }

@@ -1566,6 +1566,8 @@ static const struct test tests[] = {
 	T(group_seek_forms_and_times),
 	T(group_ids_and_deletion),
 	T(groups_catch_up_after_retention),
+	T(crc32_is_zlibs),
+	T(topic_cache_follows_every_change),
 };
 
 /* Runs every test, or only those named on the command line; a name that is
