@@ -24,7 +24,9 @@
 
 #define WAL_MAP_BYTES ((size_t)32 << 20)
 
-static _Thread_local sigjmp_buf *copy_jmp; /* set while this thread copies into a map */
+/* Set while this thread copies into a map; volatile, or the compiler may drop
+ * the stores around a memcpy that does not read it. */
+static _Thread_local sigjmp_buf *volatile copy_jmp;
 static struct sigaction old_bus;
 static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 
@@ -90,6 +92,16 @@ void store_wal_unmap(struct store *s)
 /* Copies into the map; ENOSPC if the page could not get its block. */
 static int copy_in(unsigned char *dst, const void *src, size_t len)
 {
+	static _Thread_local int unblocked;
+	if (!unblocked) {
+		/* The daemon's threads block signals; a fault's SIGBUS that is
+		 * blocked kills the process whatever its handler. */
+		sigset_t bus;
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+		unblocked = 1;
+	}
 	sigjmp_buf jmp;
 	if (sigsetjmp(jmp, 0)) {
 		copy_jmp = NULL;

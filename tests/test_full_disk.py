@@ -4,6 +4,7 @@ import errno
 import hashlib
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -211,3 +212,69 @@ def test_map_grows_past_its_initial_size_without_losing_records(mount_factory):
     assert os.path.getsize(os.path.join(m.data, "data.mdb")) > 50 << 20
     m.restart()
     check()
+
+
+def test_a_disk_filled_under_the_wals_mapping_fails_the_write_with_enospc(tmp_path):
+    """The WAL is written through a mapping of a sparse file: a page that cannot get
+    its block on a disk another process filled is a SIGBUS, which must become ENOSPC
+    for that write() and leave the daemon and what it stored as they were."""
+    d = tmp_path / "roomy"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(d)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr}")
+    m = Mount(tmp_path / "fm", "")
+    m.data = str(d / "data")
+    m.expect_errors("disk is full", "No space left on device")
+    try:
+        m.start()
+        m.topic("t")
+        first = b"first\n"
+        write_file(m.p("t", "produce"), first)
+        ballast = d / "ballast"
+        hits = 0
+        for attempt in range(5):
+            fd = os.open(m.p("t", "produce"), os.O_WRONLY)
+            try:
+                time.sleep(0.25)  # the WAL looks at the disk again at the next write
+                os.write(fd, b"a\n")  # the disk has room when this write looks
+                # fill the disk at once: the next write finds it full within the
+                # 200 ms the WAL trusts its last look
+                b = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                try:
+                    st = os.statvfs(d)
+                    os.posix_fallocate(b, 0, max(st.f_bavail * st.f_frsize - (2 << 20), 4096))
+                    for chunk in (b"\0" * (64 << 10), b"\0" * 4096):
+                        try:
+                            while True:
+                                os.write(b, chunk)
+                        except OSError:
+                            pass
+                finally:
+                    os.close(b)
+                assert os.statvfs(d).f_bavail == 0
+                with pytest.raises(OSError) as e:
+                    os.write(fd, b"b" * 60000 + b"\n")  # fresh pages of the WAL's file
+                assert e.value.errno == errno.ENOSPC
+            finally:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            assert m.proc.poll() is None, "the daemon died on a full disk"
+            ballast.unlink()
+            hits += "under the WAL's mapping" in m.log()
+            if hits:
+                break
+        log = read_file(m.p("t", "partition-0", "log"), "rb")
+        assert log.startswith(first) and b"b" * 100 not in log
+        write_file(m.p("t", "produce"), b"after\n")
+        assert read_file(m.p("t", "partition-0", "log"), "rb").endswith(b"after\n")
+        assert hits, "no write() met the full disk under the WAL's mapping"
+    finally:
+        try:
+            m.stop()
+            m.check_log()
+        finally:
+            subprocess.run(["umount", "-l", str(d)], check=False)
