@@ -23,6 +23,7 @@
 #include "store_int.h"
 
 #define WAL_MAP_BYTES ((size_t)32 << 20)
+#define WAL_DROP_BYTES ((size_t)1 << 20) /* unmapped once written, see store_wal_put */
 
 /* Set while this thread copies into a map; volatile, or the compiler may drop
  * the stores around a memcpy that does not read it. */
@@ -118,6 +119,12 @@ int store_wal_put(struct store *s, const void *buf, size_t len, uint64_t off)
 	int i = s->wal_cur;
 	if (s->wal_map[i] && off + len <= WAL_MAP_BYTES) {
 		int rc = copy_in(s->wal_map[i] + off, buf, len);
+		if (rc == 0 && off / WAL_DROP_BYTES != (off + len) / WAL_DROP_BYTES) {
+			/* A stretch is full: its pages leave the daemon's resident
+			 * size (they stay in the page cache, dirty until written). */
+			size_t done = off / WAL_DROP_BYTES * WAL_DROP_BYTES;
+			madvise(s->wal_map[i] + done, WAL_DROP_BYTES, MADV_DONTNEED);
+		}
 		if (rc == 0)
 			return 0;
 		store_log(STORE_LOG_WARNING, "%s: the disk is full under the WAL's mapping: "
