@@ -20,36 +20,16 @@
 #include "loop.h"
 #include "logview.h"
 #include "mirrored.h"
+#include "nodes.h"
 #include "produce.h"
 #include "record_cache.h"
 #include "supervise.h"
 #include "tfs.h"
 
-static int is_write_only(enum tfs_kind k)
+/* The files a producer writes: produce, keys/<key>, partition-<N>/produce. */
+static bool is_produce_file(enum tfs_kind k)
 {
-	return k == TFS_PRODUCE || k == TFS_KEY || k == TFS_PART_PRODUCE;
-}
-
-static int is_read_only(enum tfs_kind k)
-{
-	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET ||
-	       k == TFS_MIRRORED;
-}
-
-static const char *kind_name(enum tfs_kind k)
-{
-	switch (k) {
-	case TFS_PRODUCE: return "produce";
-	case TFS_KEY: return "keys/<key>";
-	case TFS_PART_PRODUCE: return "partition-<N>/produce";
-	case TFS_LOG: return "log";
-	case TFS_START: return "start";
-	case TFS_END: return "end";
-	case TFS_MIRRORED: return "mirrored";
-	case TFS_OFFSET: return "offset-<n>";
-	case TFS_CONFIG: return "config";
-	default: return "directory";
-	}
+	return tfs_kind_info(k)->access == TFS_ACCESS_WRITE;
 }
 
 /* What fi->fh names for produce, keys/<key>, log, start, end and config/<name>. */
@@ -365,10 +345,10 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		tfs_groups_open(req, ino, &n, fi);
 		return;
 	}
-	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
+	if (!tfs_kind_may_open(n.kind, acc)) {
 		tfs_log(LOG_INFO, "open of %s (inode %#" PRIx64 ") for %s refused: it is %s (EACCES)",
-			kind_name(n.kind), (uint64_t)ino, acc == O_RDONLY ? "reading" : "writing",
-			is_write_only(n.kind) ? "write-only" : "read-only");
+			tfs_kind_info(n.kind)->what, (uint64_t)ino,
+			acc == O_RDONLY ? "reading" : "writing", tfs_kind_access_name(n.kind));
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -441,6 +421,8 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	memset(&e, 0, sizeof e);
 	e.ino = tfs_ino_make(TFS_KEY, n.id, 0);
 	e.generation = 1;
+	e.entry_timeout = tfs_kind_info(TFS_KEY)->entry_ttl;
+	e.attr_timeout = tfs_kind_info(TFS_KEY)->attr_ttl;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
 		err = open_producer(fi, &(struct tfs_node){.kind = TFS_KEY, .id = n.id}, name);
@@ -606,11 +588,11 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		tfs_groups_write(req, &n, buf, size, fi);
 		return;
 	}
-	if (!err && is_write_only(n.kind)) {
+	if (!err && is_produce_file(n.kind)) {
 		struct open_file *f = file_of(fi);
 		if (!f || !f->producer) {
 			tfs_log(LOG_ERR, "write to %s (inode %#" PRIx64 "): no such open file (EBADF)",
-				kind_name(n.kind), (uint64_t)ino);
+				tfs_kind_info(n.kind)->what, (uint64_t)ino);
 			fuse_reply_err(req, EBADF);
 			return;
 		}
@@ -677,7 +659,7 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct tfs_node n;
 	int err = 0;
 	struct open_file *f = file_live(fi);
-	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && f && f->producer) {
+	if (tfs_ino_parse(ino, &n) == 0 && is_produce_file(n.kind) && f && f->producer) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(f->producer);
 		if (err)

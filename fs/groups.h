@@ -9,19 +9,12 @@
 #include "inode.h"
 #include "tfs.h"
 
-/* Where `consumers` sits in a topic's listing: after every partition-<N>
- * (cookies 6 .. 6 + STORE_PARTITIONS_MAX - 1), so the cookies of the entries
- * before it stay what they were. */
-#define TFS_CONSUMERS_COOKIE ((off_t)STORE_PARTITIONS_MAX + 6)
-
 /* 1 for consumers/ and everything under it. */
 int tfs_groups_kind(enum tfs_kind k);
 
 /* The tree (fs/groups.c). tfs_tree_* hand these kinds over. */
 int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st);
 void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name);
-void tfs_groups_readdir(fuse_req_t req, const struct tfs_node *n, fuse_ino_t ino, size_t size,
-			off_t off);
 void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name);
 void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name);
 

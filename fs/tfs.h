@@ -64,6 +64,9 @@ extern struct tfs tfs;
 /* The low-level operations, one module each (see the .c files). */
 extern const struct fuse_lowlevel_ops tfs_ops;
 
+/* Replies to a LOOKUP, MKDIR or the like with node ino, cached as its kind
+ * allows (nodes.c). */
+void tfs_tree_reply_entry(fuse_req_t req, fuse_ino_t ino);
 void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
