@@ -112,3 +112,20 @@ def test_consumers_and_a_group_resume_at_every_cookie(mnt):
     assert_resumes_at_every_cookie(mnt.p("t", "consumers"), [".", "..", "g1", "g3"])
     assert_resumes_at_every_cookie(mnt.p("t", "consumers", "g1"), [
         ".", "..", "consume", "follow", "lag"] + [f"partition-{i}" for i in range(4)])
+
+
+def test_a_mirrored_partition_resumes_at_every_cookie(mount_factory):
+    from mockkafka import Kafka
+    kafka = Kafka()
+    try:
+        kafka.topic("t", 1)
+        m = mount_factory(f"mirror={kafka.broker},retention.check.interval.ms=100")
+        m.topic("t")
+        write_file(m.p("t", "produce"), "".join(f"r{i}\n" for i in range(5)))
+        # mirrored is there only with -o mirror=, among the fixed entries.
+        assert_resumes_at_every_cookie(m.p("t", "partition-0"), [
+            ".", "..", "log", "start", "end", "produce", "mirrored"]
+            + [f"offset-{i}" for i in range(5)])
+        m.stop()
+    finally:
+        kafka.stop()
