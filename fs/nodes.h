@@ -1,4 +1,4 @@
-/* nodes.h — what each kind of node is, in one table: its name, type, mode, access, TTLs, parent. */
+/* nodes.h — what each kind of node is, in one table: name, type, mode, access, TTLs, parent. */
 #ifndef TOPICFS_NODES_H
 #define TOPICFS_NODES_H
 
