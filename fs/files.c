@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fhtable.h"
+#include "files.h"
 #include "groups.h"
 #include "inode.h"
 #include "log_reply.h"
@@ -25,6 +26,7 @@
 #include "record_cache.h"
 #include "supervise.h"
 #include "tfs.h"
+#include "tree.h"
 
 /* The files a producer writes: produce, keys/<key>, partition-<N>/produce. */
 static bool is_produce_file(enum tfs_kind k)

@@ -1,5 +1,6 @@
-/* groups.c — <topic>/consumers/: making and removing groups, their listings,
- * and the text files partition-<N> (the committed offset) and lag. */
+/* groups.c — <topic>/consumers/: making and removing groups, their attributes
+ * and the text files partition-<N> (the committed offset) and lag. Their
+ * listings are fs/tree.c's, from the table of node kinds (fs/nodes.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "nodes.h"
 #include "numbers.h"
 #include "reset.h"
+#include "tree.h"
 
 int tfs_groups_kind(enum tfs_kind k)
 {

@@ -1,6 +1,6 @@
 /* groups.h — <topic>/consumers/ and the files of a consumer group, shared by
- * fs/groups.c (the tree, partition-<N>, lag) and fs/consume.c (consume,
- * follow, poll). */
+ * fs/groups.c (groups, their attributes, partition-<N>, lag) and
+ * fs/consume.c (consume, follow, poll). */
 #ifndef TOPICFS_GROUPS_H
 #define TOPICFS_GROUPS_H
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fhtable.h"
+#include "files.h"
 #include "groups.h"
 #include "housekeeping.h"
 #include "log_reply.h"
@@ -16,10 +17,13 @@
 #include "logpoll.h"
 #include "loop.h"
 #include "mirrored.h"
+#include "open_file.h"
 #include "options.h"
 #include "pins.h"
 #include "supervise.h"
 #include "tfs.h"
+#include "tree.h"
+#include "xattr.h"
 
 struct tfs tfs;
 

@@ -52,5 +52,7 @@ size_t tfs_write_record_max(void);
 /* The last close of f: a held partial line becomes a record (a failure is
  * logged), and f and its handle are freed. */
 void tfs_file_close(struct tfs_open_file *f);
+/* Closes every file still open, committing held partial lines (at stop). */
+void tfs_files_close_all(void);
 
 #endif

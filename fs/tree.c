@@ -15,6 +15,7 @@
 #include "pins.h"
 #include "record_cache.h"
 #include "tfs.h"
+#include "tree.h"
 
 static void set_time(struct stat *st, int64_t ms)
 {
