@@ -129,11 +129,11 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (tfs_groups_kind(n.kind)) {
+	if (tfs_kind_is_group(n.kind)) {
 		tfs_groups_open(req, ino, &n, fi);
 		return;
 	}
-	if (!tfs_kind_may_open(n.kind, acc)) {
+	if (!tfs_kind_is_open_allowed(n.kind, acc)) {
 		tfs_log(LOG_INFO, "open of %s (inode %#" PRIx64 ") for %s refused: it is %s (EACCES)",
 			tfs_kind_info(n.kind)->what, (uint64_t)ino,
 			acc == O_RDONLY ? "reading" : "writing", tfs_kind_access_name(n.kind));
@@ -278,7 +278,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
-	if (!err && tfs_groups_kind(n.kind)) {
+	if (!err && tfs_kind_is_group(n.kind)) {
 		tfs_groups_read(req, &n, size, off, fi);
 		return;
 	}
@@ -371,7 +371,7 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct tfs_node n;
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
-	if (!err && tfs_groups_kind(n.kind)) {
+	if (!err && tfs_kind_is_group(n.kind)) {
 		tfs_groups_write(req, &n, buf, size, fi);
 		return;
 	}
@@ -459,7 +459,7 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
-	if (tfs_ino_parse(ino, &n) == 0 && tfs_groups_kind(n.kind)) {
+	if (tfs_ino_parse(ino, &n) == 0 && tfs_kind_is_group(n.kind)) {
 		tfs_groups_release(req, fi);
 		return;
 	}

@@ -15,12 +15,6 @@
 #include "reset.h"
 #include "tree.h"
 
-int tfs_groups_kind(enum tfs_kind k)
-{
-	return k == TFS_CONSUMERS || k == TFS_GROUP || k == TFS_GROUP_PART || k == TFS_CONSUME ||
-	       k == TFS_FOLLOW || k == TFS_LAG;
-}
-
 /* --- the texts --- */
 
 /* The group's offsets, every partition: a malloc'd array of *count. */
@@ -240,7 +234,7 @@ void tfs_groups_open(fuse_req_t req, fuse_ino_t ino, const struct tfs_node *n,
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if (!tfs_kind_may_open(n->kind, acc)) {
+	if (!tfs_kind_is_open_allowed(n->kind, acc)) {
 		tfs_log(LOG_INFO, "open of a group's file (inode %#" PRIx64 ") for %s refused (EACCES)",
 			(uint64_t)ino, acc == O_RDWR ? "reading and writing" : "writing");
 		fuse_reply_err(req, EACCES);

@@ -9,9 +9,6 @@
 #include "inode.h"
 #include "tfs.h"
 
-/* 1 for consumers/ and everything under it. */
-int tfs_groups_kind(enum tfs_kind k);
-
 /* The tree (fs/groups.c). tfs_tree_* hand these kinds over. */
 int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st);
 void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name);

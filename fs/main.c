@@ -270,9 +270,9 @@ int main(int argc, char *argv[])
 
 	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */
-	rc = err >= 0 ? 0 : 1;
+	rc = err ? 1 : 0;
 	if (rc)
-		tfs_log(LOG_ERR, "request loop failed: %s", strerror(-err));
+		tfs_log(LOG_ERR, "request loop failed: %s", strerror(err));
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();

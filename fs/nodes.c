@@ -20,11 +20,6 @@
 #define TTL_STATIC 1.0
 #define TTL_IMMUTABLE 3600.0
 
-static bool mirror_is_on(void)
-{
-	return tfs_mirror_is_on();
-}
-
 static const struct tfs_kind_info kinds[TFS_KIND_COUNT] = {
 	[TFS_ROOT] = {NULL, "the mount's top", TFS_NAMED_STORE, S_IFDIR, 07777, TFS_ACCESS_DIR,
 		      TTL_STATIC, TTL_NONE, TFS_ROOT, false, NULL},
@@ -57,7 +52,7 @@ static const struct tfs_kind_info kinds[TFS_KIND_COUNT] = {
 	[TFS_PART_PRODUCE] = {"produce", "partition-<N>/produce", TFS_NAMED_FIXED, S_IFREG, 0222,
 			      TFS_ACCESS_WRITE, TTL_STATIC, TTL_STATIC, TFS_PARTITION, false, NULL},
 	[TFS_MIRRORED] = {"mirrored", "mirrored", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ,
-			  TTL_STATIC, TTL_NONE, TFS_PARTITION, false, mirror_is_on},
+			  TTL_STATIC, TTL_NONE, TFS_PARTITION, false, tfs_mirror_is_on},
 	/* Like the top of the mount: who may write the topic makes groups. */
 	[TFS_CONSUMERS] = {"consumers", "consumers/", TFS_NAMED_FIXED, S_IFDIR, 07777,
 			   TFS_ACCESS_DIR, TTL_STATIC, TTL_NONE, TFS_TOPIC, false, NULL},
@@ -92,6 +87,12 @@ bool tfs_kind_is_partition_level(enum tfs_kind k)
 	return k == TFS_PARTITION || kinds[k].parent == TFS_PARTITION;
 }
 
+bool tfs_kind_is_group(enum tfs_kind k)
+{
+	return k == TFS_CONSUMERS || kinds[k].parent == TFS_CONSUMERS ||
+	       kinds[k].parent == TFS_GROUP;
+}
+
 bool tfs_kind_is_dir(enum tfs_kind k)
 {
 	return kinds[k].type == S_IFDIR;
@@ -103,7 +104,7 @@ bool tfs_kind_is_writable(enum tfs_kind k)
 	return a == TFS_ACCESS_WRITE || a == TFS_ACCESS_READ_WRITE || a == TFS_ACCESS_READ_OR_WRITE;
 }
 
-bool tfs_kind_may_open(enum tfs_kind k, int acc)
+bool tfs_kind_is_open_allowed(enum tfs_kind k, int acc)
 {
 	switch (kinds[k].access) {
 	case TFS_ACCESS_READ:

@@ -50,12 +50,14 @@ bool tfs_kind_is_present(enum tfs_kind k);
 /* Whether a node's id is a partition's gpid (the partition and the nodes in
  * it), rather than a topic or group id. */
 bool tfs_kind_is_partition_level(enum tfs_kind k);
+/* Whether it is consumers/ or in it: fs/groups.c and fs/consume.c serve it. */
+bool tfs_kind_is_group(enum tfs_kind k);
 bool tfs_kind_is_dir(enum tfs_kind k);
 /* Whether setattr may truncate it: the files written to. */
 bool tfs_kind_is_writable(enum tfs_kind k);
 /* Whether a file of kind k may be opened with access mode acc (O_RDONLY,
  * O_WRONLY or O_RDWR). */
-bool tfs_kind_may_open(enum tfs_kind k, int acc);
+bool tfs_kind_is_open_allowed(enum tfs_kind k, int acc);
 /* "read-only", "write-only", "read-write" or "a directory": for log lines. */
 const char *tfs_kind_access_name(enum tfs_kind k);
 /* How many of the fixed children of directory kind dir are directories:

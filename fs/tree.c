@@ -91,7 +91,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 
 	if (!tfs_kind_is_present(n.kind))
 		return ENOENT;
-	if (tfs_groups_kind(n.kind))
+	if (tfs_kind_is_group(n.kind))
 		return tfs_groups_stat(&n, ino, st);
 	const struct tfs_kind_info *ki = tfs_kind_info(n.kind);
 	/* Directories: ., and the .. of each subdirectory. */
@@ -348,52 +348,55 @@ struct dirbuf {
 };
 
 /* Adds one entry if its cookie is past the one the listing resumes after;
- * false when the buffer is full (the entry was not added). */
-static bool dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t cookie)
+ * 0, or ENOBUFS when the buffer is full (the entry was not added: the
+ * reply ends before it, and the next READDIR resumes there). */
+static int dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t cookie)
 {
 	struct stat st;
 	if (cookie <= d->off)
-		return true;
+		return 0;
 	memset(&st, 0, sizeof st);
 	st.st_ino = ino;
 	st.st_mode = mode;
 	size_t need = fuse_add_direntry(d->req, NULL, 0, name, NULL, 0);
 	if (d->used + need > d->size)
-		return false;
+		return ENOBUFS;
 	fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, cookie);
 	d->used += need;
-	return true;
+	return 0;
 }
 
-/* ".", ".." and the fixed children of directory n, in table order. */
-static bool dir_add_fixed(struct dirbuf *d, const struct tfs_node *n, fuse_ino_t self,
-			  fuse_ino_t parent)
+/* ".", ".." and the fixed children of directory n, in table order; 0 or
+ * ENOBUFS (dir_add). */
+static int dir_add_fixed(struct dirbuf *d, const struct tfs_node *n, fuse_ino_t self,
+			 fuse_ino_t parent)
 {
-	if (!dir_add(d, ".", self, S_IFDIR, TFS_COOKIE_DOT) ||
-	    !dir_add(d, "..", parent, S_IFDIR, TFS_COOKIE_DOTDOT))
-		return false;
+	int err;
+	if ((err = dir_add(d, ".", self, S_IFDIR, TFS_COOKIE_DOT)) != 0 ||
+	    (err = dir_add(d, "..", parent, S_IFDIR, TFS_COOKIE_DOTDOT)) != 0)
+		return err;
 	for (int k = TFS_ROOT + 1; k < TFS_KIND_COUNT; k++) {
 		const struct tfs_kind_info *ki = tfs_kind_info((enum tfs_kind)k);
 		if (ki->parent == n->kind && ki->naming == TFS_NAMED_FIXED &&
 		    tfs_kind_is_present((enum tfs_kind)k) &&
-		    !dir_add(d, ki->name, tfs_ino_make((enum tfs_kind)k, n->id, 0), ki->type,
-			     tfs_cookie_fixed((enum tfs_kind)k)))
-			return false;
+		    (err = dir_add(d, ki->name, tfs_ino_make((enum tfs_kind)k, n->id, 0), ki->type,
+				   tfs_cookie_fixed((enum tfs_kind)k))) != 0)
+			return err;
 	}
-	return true;
+	return 0;
 }
 
-/* The number the listing resumes at, as a 32-bit id or index; false when
- * no 32-bit number is that far. */
-static bool next_number32(off_t off, uint32_t *next)
+/* The number the listing resumes at, as a 32-bit id or index: 0, or
+ * ENOBUFS when no 32-bit number is that far (the listing is over). */
+static int next_number32(off_t off, uint32_t *next)
 {
 	uint64_t v = tfs_cookie_next_number(off);
 	*next = (uint32_t)v;
-	return v <= UINT32_MAX;
+	return v <= UINT32_MAX ? 0 : ENOBUFS;
 }
 
-/* Lists directory ino from cookie d->off on; 0 (a full buffer is no error)
- * or an errno. */
+/* Lists directory ino from cookie d->off on; 0, ENOBUFS when the buffer
+ * filled up (the listing goes on in the next READDIR), or an errno. */
 static int readdir_fill(struct dirbuf *d, fuse_ino_t ino)
 {
 	struct tfs_node n;
@@ -411,84 +414,88 @@ static int readdir_fill(struct dirbuf *d, fuse_ino_t ino)
 
 	switch (n.kind) {
 	case TFS_ROOT:
-		if (!dir_add_fixed(d, &n, ino, 1) || !next_number32(d->off, &next))
-			return 0;
+		if ((err = dir_add_fixed(d, &n, ino, 1)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
 		/* Topics in id order: ids start at 1, after = next - 1 lists from next. */
 		for (uint32_t after = next ? next - 1 : 0;
 		     (err = store_topic_next(tfs.store, after, &t)) == 0; after = t.id)
-			if (!dir_add(d, t.name, tfs_ino_make(TFS_TOPIC, t.id, 0), S_IFDIR,
-				     tfs_cookie_numbered(t.id)))
-				return 0;
+			if ((err = dir_add(d, t.name, tfs_ino_make(TFS_TOPIC, t.id, 0), S_IFDIR,
+					   tfs_cookie_numbered(t.id))) != 0)
+				return err;
 		return err == ENOENT ? 0 : err;
 	case TFS_TOPIC:
 		if ((err = store_topic_by_id(tfs.store, n.id, &t)) != 0)
 			return err;
-		if (!dir_add_fixed(d, &n, ino, 1) || !next_number32(d->off, &next))
-			return 0;
+		if ((err = dir_add_fixed(d, &n, ino, 1)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
 		prefix = tfs_kind_info(TFS_PARTITION)->name;
 		for (uint32_t i = next; i < t.config.partitions; i++) {
 			if (store_partition_find(tfs.store, n.id, i, &p) != 0)
 				continue;
 			snprintf(name, sizeof name, "%s%" PRIu32, prefix, i);
-			if (!dir_add(d, name, tfs_ino_make(TFS_PARTITION, p.gpid, 0), S_IFDIR,
-				     tfs_cookie_numbered(i)))
-				return 0;
+			if ((err = dir_add(d, name, tfs_ino_make(TFS_PARTITION, p.gpid, 0), S_IFDIR,
+					   tfs_cookie_numbered(i))) != 0)
+				return err;
 		}
 		return 0;
 	case TFS_KEYS:
-		dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0));
-		return 0;
+		return dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0));
 	case TFS_CONFIG_DIR:
-		if (!dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0)) ||
-		    !next_number32(d->off, &next))
-			return 0;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0))) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
 		for (uint32_t k = next; k < STORE_CFG_COUNT; k++)
-			if (!dir_add(d, store_config_name((int)k), tfs_ino_make(TFS_CONFIG, n.id, k),
-				     S_IFREG, tfs_cookie_numbered(k)))
-				return 0;
+			if ((err = dir_add(d, store_config_name((int)k),
+					   tfs_ino_make(TFS_CONFIG, n.id, k), S_IFREG,
+					   tfs_cookie_numbered(k))) != 0)
+				return err;
 		return 0;
 	case TFS_PARTITION: {
 		/* Offsets are contiguous in [start, end): listing them needs no
 		 * record, so a listing streams in O(1) memory. */
 		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
 			return err;
-		if (!dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
-			return 0;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, p.topic_id, 0))) != 0)
+			return err;
 		uint64_t o = tfs_cookie_next_number(d->off);
 		prefix = tfs_kind_info(TFS_OFFSET)->name;
 		for (o = o < p.start_offset ? p.start_offset : o; o < p.end_offset; o++) {
 			snprintf(name, sizeof name, "%s%" PRIu64, prefix, o);
-			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, tfs_cookie_numbered(o)))
-				return 0;
+			if ((err = dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG,
+					   tfs_cookie_numbered(o))) != 0)
+				return err;
 		}
 		return 0;
 	}
 	case TFS_CONSUMERS:
 		if ((err = store_topic_by_id(tfs.store, n.id, &t)) != 0)
 			return err;
-		if (!dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0)) ||
-		    !next_number32(d->off, &next))
-			return 0;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0))) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
 		/* Groups in id order; ids start at 1. */
 		for (uint32_t after = next ? next - 1 : 0;
 		     (err = store_group_next(tfs.store, n.id, after, &g)) == 0; after = g.id)
-			if (!dir_add(d, g.name, tfs_ino_make(TFS_GROUP, g.id, 0), S_IFDIR,
-				     tfs_cookie_numbered(g.id)))
-				return 0;
+			if ((err = dir_add(d, g.name, tfs_ino_make(TFS_GROUP, g.id, 0), S_IFDIR,
+					   tfs_cookie_numbered(g.id))) != 0)
+				return err;
 		return err == ENOENT ? 0 : err;
 	case TFS_GROUP:
 		if ((err = store_group_by_id(tfs.store, n.id, &g)) != 0 ||
 		    (err = store_topic_by_id(tfs.store, g.topic_id, &t)) != 0)
 			return err;
-		if (!dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_CONSUMERS, g.topic_id, 0)) ||
-		    !next_number32(d->off, &next))
-			return 0;
+		fuse_ino_t consumers = tfs_ino_make(TFS_CONSUMERS, g.topic_id, 0);
+		if ((err = dir_add_fixed(d, &n, ino, consumers)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
 		prefix = tfs_kind_info(TFS_GROUP_PART)->name;
 		for (uint32_t i = next; i < t.config.partitions; i++) {
 			snprintf(name, sizeof name, "%s%" PRIu32, prefix, i);
-			if (!dir_add(d, name, tfs_ino_make(TFS_GROUP_PART, n.id, i), S_IFREG,
-				     tfs_cookie_numbered(i)))
-				return 0;
+			if ((err = dir_add(d, name, tfs_ino_make(TFS_GROUP_PART, n.id, i), S_IFREG,
+					   tfs_cookie_numbered(i))) != 0)
+				return err;
 		}
 		return 0;
 	default:
@@ -506,7 +513,7 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	int err = readdir_fill(&d, ino);
-	if (err)
+	if (err && err != ENOBUFS) /* a full buffer: what fits is the reply */
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_buf(req, d.buf, d.used);
