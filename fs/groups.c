@@ -13,7 +13,6 @@
 #include "nodes.h"
 #include "numbers.h"
 #include "reset.h"
-#include "tree.h"
 
 /* --- the texts --- */
 
@@ -79,20 +78,17 @@ int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st)
 			return err;
 		topic_id = g.topic_id;
 	}
-	/* Owner and bits come from the topic directory, as for all in it. */
-	if ((err = tfs_tree_stat(tfs_ino_make(TFS_TOPIC, topic_id, 0), st)) != 0)
-		return err;
-	mode_t mode = st->st_mode & 07777;
-	int64_t ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 	struct store_topic t;
 	if ((err = store_topic_by_id(tfs.store, topic_id, &t)) != 0)
 		return err;
-	uid_t uid = st->st_uid;
-	gid_t gid = st->st_gid;
+	/* Owner and bits come from the topic directory, as for all in it. */
+	struct tfs_owner o = tfs_topic_owner(&t);
+	mode_t mode = o.mode;
+	int64_t ms = t.created_ms;
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
-	st->st_uid = uid;
-	st->st_gid = gid;
+	st->st_uid = o.uid;
+	st->st_gid = o.gid;
 	/* What of the topic's bits each takes: nodes.c. */
 	st->st_mode = tfs_kind_info(n->kind)->type | (mode & tfs_kind_info(n->kind)->bits);
 	st->st_nlink = tfs_kind_is_dir(n->kind) ? 2 : 1;
@@ -129,15 +125,15 @@ int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st)
 	return 0;
 }
 
-void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name)
+int tfs_groups_lookup(const struct tfs_node *parent, const char *name, fuse_ino_t *ino)
 {
 	struct store_group g;
 	struct store_topic t;
 	uint64_t index;
 	if (parent->kind == TFS_CONSUMERS) {
 		if (store_group_by_name(tfs.store, parent->id, name, &g) == 0) {
-			tfs_tree_reply_entry(req, tfs_ino_make(TFS_GROUP, g.id, 0));
-			return;
+			*ino = tfs_ino_make(TFS_GROUP, g.id, 0);
+			return 0;
 		}
 	} else if (parent->kind == TFS_GROUP) {
 		/* consume, follow and lag: fs/tree.c finds them in the table. */
@@ -146,17 +142,16 @@ void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char
 		    tfs_parse_u64(name + strlen(prefix), &index) == 0 &&
 		    store_group_by_id(tfs.store, parent->id, &g) == 0 &&
 		    store_topic_by_id(tfs.store, g.topic_id, &t) == 0 && index < t.config.partitions) {
-			tfs_tree_reply_entry(req, tfs_ino_make(TFS_GROUP_PART, parent->id, (uint32_t)index));
-			return;
+			*ino = tfs_ino_make(TFS_GROUP_PART, parent->id, (uint32_t)index);
+			return 0;
 		}
 	} else {
-		fuse_reply_err(req, ENOTDIR);
-		return;
+		return ENOTDIR;
 	}
-	fuse_reply_err(req, ENOENT);
+	return ENOENT;
 }
 
-void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name)
+int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino)
 {
 	struct store_group g;
 	struct store_topic t;
@@ -164,19 +159,18 @@ void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name)
 		tfs_log(LOG_INFO,
 			"mkdir consumers/'%.300s': not a group name (1-249 of [a-zA-Z0-9._-]) (EINVAL)",
 			name);
-		fuse_reply_err(req, EINVAL);
-		return;
+		return EINVAL;
 	}
 	int err = store_group_create(tfs.store, topic_id, name, &g);
 	if (err) {
 		tfs_log(err == EEXIST || err == ENOENT ? LOG_INFO : LOG_ERR,
 			"mkdir consumers/%s (topic id %u): %s", name, topic_id, strerror(err));
-		fuse_reply_err(req, err);
-		return;
+		return err;
 	}
 	if (store_topic_by_id(tfs.store, topic_id, &t) == 0)
 		tfs_log(LOG_INFO, "topic '%s': consumer group '%s' created", t.name, name);
-	tfs_tree_reply_entry(req, tfs_ino_make(TFS_GROUP, g.id, 0));
+	*ino = tfs_ino_make(TFS_GROUP, g.id, 0);
+	return 0;
 }
 
 void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name)

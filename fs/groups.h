@@ -11,8 +11,11 @@
 
 /* The tree (fs/groups.c). tfs_tree_* hand these kinds over. */
 int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st);
-void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name);
-void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name);
+/* The child name of consumers/ or of a group, in *ino: 0, ENOENT or ENOTDIR. */
+int tfs_groups_lookup(const struct tfs_node *parent, const char *name, fuse_ino_t *ino);
+/* Makes group name in topic_id's consumers/, its directory in *ino; 0 or an
+ * errno (logged). */
+int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino);
 void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name);
 
 /* The files (fs/groups.c dispatches; consume and follow in fs/consume.c). */

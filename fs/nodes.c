@@ -15,6 +15,7 @@
 
 #include "mirrored.h"
 #include "nodes.h"
+#include "tfs.h"
 
 #define TTL_NONE 0.0
 #define TTL_STATIC 1.0
@@ -151,4 +152,13 @@ bool tfs_kind_fixed_child(enum tfs_kind dir, const char *name, enum tfs_kind *ch
 		}
 	}
 	return false;
+}
+
+struct tfs_owner tfs_topic_owner(const struct store_topic *t)
+{
+	/* Topics from before owners were stored belong to the mounting user. */
+	if (t->mode == 0)
+		return (struct tfs_owner){tfs.uid, tfs.gid, 0755};
+	/* Stored as a st_mode, so that a topic made with mode 0 is told apart. */
+	return (struct tfs_owner){t->uid, t->gid, t->mode & 07777};
 }

@@ -8,6 +8,8 @@
 
 #include "inode.h"
 
+struct store_topic;
+
 /* How a kind's nodes are named in their directory. */
 enum tfs_naming {
 	TFS_NAMED_FIXED,  /* one node per directory, named `name` */
@@ -66,6 +68,17 @@ unsigned tfs_kind_fixed_subdirs(enum tfs_kind dir);
 /* The fixed child of directory kind dir named name, present on this mount:
  * true and *child set, or false. */
 bool tfs_kind_fixed_child(enum tfs_kind dir, const char *name, enum tfs_kind *child);
+
+/* Who owns a node of topic t and the topic directory's permission bits.
+ * Everything in a topic takes its owner from the topic directory, and its
+ * bits from the topic's (as the kind's `bits` say), so a chmod or chown of
+ * the topic governs all of it. */
+struct tfs_owner {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* the topic directory's permission bits */
+};
+struct tfs_owner tfs_topic_owner(const struct store_topic *t);
 
 /* Readdir cookies. Every directory lists ".", "..", then its fixed children
  * in table order, then its numbered or store-named children. A fixed child's

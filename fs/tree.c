@@ -25,25 +25,6 @@ static void set_time(struct stat *st, int64_t ms)
 	st->st_ctim = st->st_mtim;
 }
 
-/* Who owns a node and which permission bits the topic grants. Everything in a
- * topic takes its owner from the topic directory, and its bits from the topic's
- * bits: produce and keys/<key> its write bits, the readable files its read
- * bits, so a chmod or chown of the topic governs all of it. */
-struct owner {
-	uid_t uid;
-	gid_t gid;
-	mode_t mode; /* the topic directory's permission bits */
-};
-
-static struct owner owner_of(const struct store_topic *t)
-{
-	/* Topics from before owners were stored belong to the mounting user. */
-	if (t->mode == 0)
-		return (struct owner){tfs.uid, tfs.gid, 0755};
-	/* Stored as a st_mode, so that a topic made with mode 0 is told apart. */
-	return (struct owner){t->uid, t->gid, t->mode & 07777};
-}
-
 static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, off_t size,
 		 int64_t mtime_ms)
 {
@@ -59,7 +40,7 @@ static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, of
 	set_time(st, mtime_ms);
 }
 
-static void own(struct stat *st, const struct owner *o)
+static void own(struct stat *st, const struct tfs_owner *o)
 {
 	st->st_uid = o->uid;
 	st->st_gid = o->gid;
@@ -83,7 +64,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	struct tfs_node n;
 	struct store_topic t;
 	struct store_partition p;
-	struct owner o;
+	struct tfs_owner o;
 	char text[64];
 	int err = tfs_ino_parse(ino, &n);
 	if (err)
@@ -109,7 +90,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 		return err;
 	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
 		return err;
-	o = owner_of(&t);
+	o = tfs_topic_owner(&t);
 	mode_t mode = ki->type | (o.mode & ki->bits);
 
 	switch (n.kind) {
@@ -260,9 +241,15 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* Key files do not exist until written: create() opens them. */
 		break;
 	case TFS_CONSUMERS:
-	case TFS_GROUP:
-		tfs_groups_lookup(req, &n, name);
+	case TFS_GROUP: {
+		fuse_ino_t ino;
+		int err = tfs_groups_lookup(&n, name, &ino);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			tfs_tree_reply_entry(req, ino);
 		return;
+	}
 	default:
 		break;
 	}
@@ -291,7 +278,7 @@ static int set_topic_owner(fuse_req_t req, uint32_t id, const struct stat *attr,
 	int err = store_topic_by_id(tfs.store, id, &t);
 	if (err)
 		return err;
-	struct owner o = owner_of(&t);
+	struct tfs_owner o = tfs_topic_owner(&t);
 	uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : o.uid;
 	gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : o.gid;
 	mode_t mode = to_set & FUSE_SET_ATTR_MODE ? attr->st_mode & 07777 : o.mode;
@@ -524,7 +511,12 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	struct store_topic t;
 	struct tfs_node n;
 	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
-		tfs_groups_mkdir(req, n.id, name);
+		fuse_ino_t ino;
+		int err = tfs_groups_mkdir(n.id, name, &ino);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			tfs_tree_reply_entry(req, ino);
 		return;
 	}
 	if (parent != 1) {
