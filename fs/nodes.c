@@ -4,10 +4,12 @@
  * inode numbers (inode.c), so rows are only added at the end; a fixed entry's
  * readdir cookie is derived from its kind (nodes.h), so a new row never moves
  * another entry's cookie. TTLs: what never changes (a record) is cached for an
- * hour; names and attributes that change only by the user's own chmod, chown
- * or config write, or by a new partition (a topic's link count), for a
- * second; what grows or changes by itself (log, start, end, config values,
- * groups' offsets) is never cached.
+ * hour; what grows or changes by itself (log, start, end, config values,
+ * groups' offsets, the root's link count) never; the rest for a second, which
+ * a topic's link count (more partitions) and a partition's mtime (its last
+ * append) may lag by: lookup and getattr give the same TTL, and a kernel
+ * checking permissions (default_permissions) does not ask for a topic's and
+ * a partition's attributes at every path walk.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -21,56 +23,57 @@
 #define TTL_STATIC 1.0
 #define TTL_IMMUTABLE 3600.0
 
+/* name, what, naming, type, bits, access, entry TTL, attr TTL, parent, is_present */
 static const struct tfs_kind_info kinds[TFS_KIND_COUNT] = {
 	[TFS_ROOT] = {NULL, "the mount's top", TFS_NAMED_STORE, S_IFDIR, 07777, TFS_ACCESS_DIR,
-		      TTL_STATIC, TTL_NONE, TFS_ROOT, false, NULL},
+		      TTL_STATIC, TTL_NONE, TFS_ROOT, NULL},
 	[TFS_TOPIC] = {NULL, "topic", TFS_NAMED_STORE, S_IFDIR, 07777, TFS_ACCESS_DIR, TTL_STATIC,
-		       TTL_STATIC, TFS_ROOT, true, NULL},
+		       TTL_STATIC, TFS_ROOT, NULL},
 	[TFS_PRODUCE] = {"produce", "produce", TFS_NAMED_FIXED, S_IFREG, 0222, TFS_ACCESS_WRITE,
-			 TTL_STATIC, TTL_STATIC, TFS_TOPIC, false, NULL},
+			 TTL_STATIC, TTL_STATIC, TFS_TOPIC, NULL},
 	[TFS_KEYS] = {"keys", "keys/", TFS_NAMED_FIXED, S_IFDIR, 0777, TFS_ACCESS_DIR, TTL_STATIC,
-		      TTL_STATIC, TFS_TOPIC, false, NULL},
+		      TTL_STATIC, TFS_TOPIC, NULL},
 	/* Every key file of a topic shares one inode and its name is not cached:
 	 * each open comes to create() with its key. */
 	[TFS_KEY] = {NULL, "keys/<key>", TFS_NAMED_STORE, S_IFREG, 0222, TFS_ACCESS_WRITE, TTL_NONE,
-		     TTL_STATIC, TFS_KEYS, false, NULL},
+		     TTL_STATIC, TFS_KEYS, NULL},
 	[TFS_CONFIG_DIR] = {"config", "config/", TFS_NAMED_FIXED, S_IFDIR, 0555, TFS_ACCESS_DIR,
-			    TTL_STATIC, TTL_STATIC, TFS_TOPIC, false, NULL},
+			    TTL_STATIC, TTL_STATIC, TFS_TOPIC, NULL},
 	/* Readable by all who may read the topic, writable by its owner. */
 	[TFS_CONFIG] = {NULL, "config/<name>", TFS_NAMED_STORE, S_IFREG, 0644,
-			TFS_ACCESS_READ_WRITE, TTL_STATIC, TTL_NONE, TFS_CONFIG_DIR, true, NULL},
+			TFS_ACCESS_READ_WRITE, TTL_STATIC, TTL_NONE, TFS_CONFIG_DIR, NULL},
 	[TFS_PARTITION] = {"partition-", "partition-<N>/", TFS_NAMED_NUMBER, S_IFDIR, 0555,
-			   TFS_ACCESS_DIR, TTL_STATIC, TTL_STATIC, TFS_TOPIC, true, NULL},
+			   TFS_ACCESS_DIR, TTL_STATIC, TTL_STATIC, TFS_TOPIC, NULL},
 	[TFS_LOG] = {"log", "log", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ, TTL_STATIC,
-		     TTL_NONE, TFS_PARTITION, false, NULL},
+		     TTL_NONE, TFS_PARTITION, NULL},
 	[TFS_START] = {"start", "start", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ,
-		       TTL_STATIC, TTL_NONE, TFS_PARTITION, false, NULL},
+		       TTL_STATIC, TTL_NONE, TFS_PARTITION, NULL},
 	[TFS_END] = {"end", "end", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ, TTL_STATIC,
-		     TTL_NONE, TFS_PARTITION, false, NULL},
+		     TTL_NONE, TFS_PARTITION, NULL},
 	/* Retention may remove a record: its name is looked up every time. */
 	[TFS_OFFSET] = {"offset-", "offset-<n>", TFS_NAMED_NUMBER, S_IFREG, 0444, TFS_ACCESS_READ,
-			TTL_NONE, TTL_IMMUTABLE, TFS_PARTITION, true, NULL},
+			TTL_NONE, TTL_IMMUTABLE, TFS_PARTITION, NULL},
 	[TFS_PART_PRODUCE] = {"produce", "partition-<N>/produce", TFS_NAMED_FIXED, S_IFREG, 0222,
-			      TFS_ACCESS_WRITE, TTL_STATIC, TTL_STATIC, TFS_PARTITION, false, NULL},
+			      TFS_ACCESS_WRITE, TTL_STATIC, TTL_STATIC, TFS_PARTITION, NULL},
 	[TFS_MIRRORED] = {"mirrored", "mirrored", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ,
-			  TTL_STATIC, TTL_NONE, TFS_PARTITION, false, tfs_mirror_is_on},
+			  TTL_STATIC, TTL_NONE, TFS_PARTITION, tfs_mirror_is_on},
 	/* Like the top of the mount: who may write the topic makes groups. */
 	[TFS_CONSUMERS] = {"consumers", "consumers/", TFS_NAMED_FIXED, S_IFDIR, 07777,
-			   TFS_ACCESS_DIR, TTL_STATIC, TTL_NONE, TFS_TOPIC, false, NULL},
+			   TFS_ACCESS_DIR, TTL_STATIC, TTL_NONE, TFS_TOPIC, NULL},
 	/* Groups come and go, offsets move: nothing of them is cached for long. */
 	[TFS_GROUP] = {NULL, "consumers/<group>/", TFS_NAMED_STORE, S_IFDIR, 0555, TFS_ACCESS_DIR,
-		       TTL_STATIC, TTL_NONE, TFS_CONSUMERS, true, NULL},
+		       TTL_STATIC, TTL_NONE, TFS_CONSUMERS, NULL},
 	/* Read for the committed offset, written to commit one. */
 	[TFS_GROUP_PART] = {"partition-", "consumers/<group>/partition-<N>", TFS_NAMED_NUMBER,
 			    S_IFREG, 0666, TFS_ACCESS_READ_OR_WRITE, TTL_STATIC, TTL_NONE,
-			    TFS_GROUP, true, NULL},
+			    TFS_GROUP, NULL},
 	/* Reading commits: reading is what a consumer may do. */
 	[TFS_CONSUME] = {"consume", "consume", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ,
-			 TTL_STATIC, TTL_NONE, TFS_GROUP, false, NULL},
+			 TTL_STATIC, TTL_NONE, TFS_GROUP, NULL},
 	[TFS_FOLLOW] = {"follow", "follow", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ,
-			TTL_STATIC, TTL_NONE, TFS_GROUP, false, NULL},
+			TTL_STATIC, TTL_NONE, TFS_GROUP, NULL},
 	[TFS_LAG] = {"lag", "lag", TFS_NAMED_FIXED, S_IFREG, 0444, TFS_ACCESS_READ, TTL_STATIC,
-		     TTL_NONE, TFS_GROUP, false, NULL},
+		     TTL_NONE, TFS_GROUP, NULL},
 };
 
 const struct tfs_kind_info *tfs_kind_info(enum tfs_kind k)

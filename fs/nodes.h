@@ -12,9 +12,11 @@ struct store_topic;
 
 /* How a kind's nodes are named in their directory. */
 enum tfs_naming {
+	/* First, so that a kind the table forgot is no fixed entry of any
+	 * directory (its name would be NULL). */
+	TFS_NAMED_STORE,  /* by a name the store keeps: topics, groups, config names, keys */
 	TFS_NAMED_FIXED,  /* one node per directory, named `name` */
 	TFS_NAMED_NUMBER, /* `name` followed by a canonical decimal: partition-<N>, offset-<n> */
-	TFS_NAMED_STORE,  /* by a name the store keeps: topics, groups, config names, keys */
 };
 
 enum tfs_access {
@@ -37,9 +39,6 @@ struct tfs_kind_info {
 	/* What the kernel may cache: the name (entry) and the attributes. */
 	double entry_ttl, attr_ttl;
 	enum tfs_kind parent;  /* TFS_ROOT for the root itself */
-	/* Store-named and numbered kinds: whether readdir lists them (key files
-	 * do not exist until written, so keys/ lists none). */
-	bool listed;
 	/* NULL: always there; else whether the mount has such nodes now
 	 * (partition-<N>/mirrored only with -o mirror=). */
 	bool (*is_present)(void);
