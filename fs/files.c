@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "fhtable.h"
+#include "files.h"
 #include "groups.h"
-#include "handles.h"
 #include "inode.h"
 #include "log_reply.h"
 #include "logging.h"
@@ -20,223 +20,18 @@
 #include "loop.h"
 #include "logview.h"
 #include "mirrored.h"
+#include "nodes.h"
+#include "open_file.h"
 #include "produce.h"
 #include "record_cache.h"
 #include "supervise.h"
 #include "tfs.h"
+#include "tree.h"
 
-static int is_write_only(enum tfs_kind k)
+/* The files a producer writes: produce, keys/<key>, partition-<N>/produce. */
+static bool is_produce_file(enum tfs_kind k)
 {
-	return k == TFS_PRODUCE || k == TFS_KEY || k == TFS_PART_PRODUCE;
-}
-
-static int is_read_only(enum tfs_kind k)
-{
-	return k == TFS_LOG || k == TFS_START || k == TFS_END || k == TFS_OFFSET ||
-	       k == TFS_MIRRORED;
-}
-
-static const char *kind_name(enum tfs_kind k)
-{
-	switch (k) {
-	case TFS_PRODUCE: return "produce";
-	case TFS_KEY: return "keys/<key>";
-	case TFS_PART_PRODUCE: return "partition-<N>/produce";
-	case TFS_LOG: return "log";
-	case TFS_START: return "start";
-	case TFS_END: return "end";
-	case TFS_MIRRORED: return "mirrored";
-	case TFS_OFFSET: return "offset-<n>";
-	case TFS_CONFIG: return "config";
-	default: return "directory";
-	}
-}
-
-/* What fi->fh names for produce, keys/<key>, log, start, end and config/<name>. */
-struct open_file {
-	struct tfs_handle_link link; /* first: the registry hands links back */
-	uint64_t fh;                 /* its handle (fhtable.c) */
-	uint32_t topic_id;
-	struct tfs_producer *producer; /* produce, keys/<key>, partition-<N>/produce */
-	struct tfs_logview *view;      /* log */
-	/* start, end, config/<name>: the text a read at offset 0 made. Reads
-	 * further on are served from it, as sysfs does, so a value that changes
-	 * between the two read()s of a `cat` never reaches it torn. */
-	pthread_mutex_t text_lock;
-	int has_text;
-	size_t text_len;
-	char text[64];
-};
-
-/* The open files of this daemon, by handle slot (fhtable.c). */
-static _Atomic(struct open_file *) live[TFS_FH_SLOTS];
-static pthread_mutex_t revive_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* p and v NULL: a text file (start, end, config/<name>); else either is
- * NULL only when making it failed. Owns p and v. */
-static struct open_file *file_make(uint64_t fh, uint32_t topic_id, int text,
-				   struct tfs_producer *p, struct tfs_logview *v)
-{
-	struct open_file *f = (text || p || v) ? calloc(1, sizeof *f) : NULL;
-	if (!f) {
-		tfs_producer_free(p);
-		tfs_logview_free(v);
-		return NULL;
-	}
-	pthread_mutex_init(&f->text_lock, NULL);
-	f->fh = fh;
-	f->topic_id = topic_id;
-	f->producer = p;
-	f->view = v;
-	tfs_handles_add(&f->link);
-	atomic_store(&live[tfs_fh_index(fh)], f);
-	return f;
-}
-
-/* The open file of fi if this daemon made it (or revived it), else NULL. */
-static struct open_file *file_live(struct fuse_file_info *fi)
-{
-	if (!fi || !fi->fh || tfs_fh_index(fi->fh) >= TFS_FH_SLOTS)
-		return NULL;
-	struct open_file *f = atomic_load(&live[tfs_fh_index(fi->fh)]);
-	return f && f->fh == fi->fh ? f : NULL;
-}
-
-static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
-			 struct tfs_producer **p, uint32_t *topic_id);
-
-/* A handle a daemon that died gave out (--supervise): its open file is made
- * again from its slot. What the slot does not keep is lost with the daemon:
- * a producer's held partial line, the rest of a record a log read stopped
- * in. NULL if fi names no open file, or without memory. */
-static struct open_file *file_revive(struct fuse_file_info *fi)
-{
-	pthread_mutex_lock(&revive_lock);
-	struct open_file *f = file_live(fi);
-	struct tfs_fh_slot *slot = f ? NULL : tfs_fh_slot(fi->fh);
-	if (slot) {
-		struct tfs_producer *p = NULL;
-		struct tfs_logview *v = NULL;
-		uint32_t topic_id = slot->id;
-		switch ((enum tfs_kind)slot->kind) {
-		case TFS_PRODUCE:
-		case TFS_KEY:
-		case TFS_PART_PRODUCE:
-			/* The framing the file was opened with, not the topic's now. */
-			if (make_producer((enum tfs_kind)slot->kind, slot->id,
-					  slot->kind == TFS_KEY ? slot->key : NULL, slot->key_len, &p,
-					  &topic_id) == 0)
-				p->framing = slot->framing;
-			break;
-		case TFS_LOG:
-			if ((v = tfs_logview_new(slot->id)) && atomic_load(&slot->based)) {
-				v->based = 1;
-				v->shift = slot->shift;
-				v->next = slot->next;
-			}
-			break;
-		default:
-			break;
-		}
-		int text = slot->kind != TFS_PRODUCE && slot->kind != TFS_KEY &&
-			   slot->kind != TFS_PART_PRODUCE && slot->kind != TFS_LOG;
-		f = file_make(fi->fh, slot->kind == TFS_LOG ? 0 : topic_id, text, p, v);
-	}
-	pthread_mutex_unlock(&revive_lock);
-	return f;
-}
-
-static struct open_file *file_of(struct fuse_file_info *fi)
-{
-	struct open_file *f = file_live(fi);
-	return f || !fi || !fi->fh ? f : file_revive(fi);
-}
-
-/* Saves what of a log view must outlive the daemon in its slot. */
-static void file_save_view(struct open_file *f)
-{
-	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
-	if (!slot || !f->view)
-		return;
-	pthread_mutex_lock(&f->view->lock);
-	int based = f->view->based;
-	slot->shift = f->view->shift;
-	slot->next = f->view->next;
-	pthread_mutex_unlock(&f->view->lock);
-	atomic_store(&slot->based, (uint32_t)based);
-}
-
-/* id: what the slot names (the node's id: a topic, or a partition's gpid);
- * topic_id: the open file's topic (0 for log). */
-static int file_open(struct fuse_file_info *fi, enum tfs_kind kind, uint32_t id,
-		     uint32_t topic_id, int text, struct tfs_producer *p, struct tfs_logview *v,
-		     const char *key, size_t key_len)
-{
-	uint64_t fh;
-	int err = tfs_fh_alloc(kind, id, key, key_len, &fh);
-	if (err) {
-		if (err == ENFILE)
-			tfs_log(LOG_ERR, "open: %u files are open on the mount already (ENFILE)",
-				TFS_FH_SLOTS);
-		tfs_producer_free(p);
-		tfs_logview_free(v);
-		return err;
-	}
-	struct tfs_fh_slot *slot = tfs_fh_slot(fh);
-	if (p && slot)
-		slot->framing = p->framing;
-	if (!file_make(fh, topic_id, text, p, v)) {
-		tfs_fh_free(fh);
-		return ENOMEM;
-	}
-	fi->fh = fh;
-	fi->direct_io = 1;
-	return 0;
-}
-
-/* With framing=writes, the longest write() taken as one record. The kernel
- * cuts a write() into requests of at most max_write bytes and 256 pages of
- * the caller's buffer, so one that starts inside a page carries up to a page
- * less: every write() up to this size arrives whole, and every longer one
- * has a first request over it, refused before anything of it is stored. */
-static size_t write_record_max(void)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	return TFS_STREAM_BLKSIZE - (size_t)(page > 0 && page < TFS_STREAM_BLKSIZE ? page : 4096);
-}
-
-/* The producer of produce (id: a topic), keys/<key> (a topic; key) or
- * partition-<N>/produce (id: its gpid); *topic_id is its topic. */
-static int make_producer(enum tfs_kind kind, uint32_t id, const char *key, size_t key_len,
-			 struct tfs_producer **p, uint32_t *topic_id)
-{
-	struct tfs_producer_args a = {.topic_id = id,
-				      .partition = -1,
-				      .key = key,
-				      .key_len = key ? key_len : 0,
-				      .write_max = write_record_max()};
-	struct store_partition part;
-	int err;
-	if (kind == TFS_PART_PRODUCE) {
-		if ((err = store_partition_get(tfs.store, id, &part)) != 0)
-			return err;
-		a.topic_id = part.topic_id;
-		a.partition = part.index;
-	}
-	*topic_id = a.topic_id;
-	return tfs_producer_open(p, tfs.store, &a);
-}
-
-/* Opens produce, partition-<N>/produce or (key not NULL) keys/<key>. */
-static int open_producer(struct fuse_file_info *fi, const struct tfs_node *n, const char *key)
-{
-	struct tfs_producer *p;
-	uint32_t topic_id;
-	size_t key_len = key ? strlen(key) : 0;
-	int err = make_producer(n->kind, n->id, key, key_len, &p, &topic_id);
-	if (err)
-		return err;
-	return file_open(fi, n->kind, n->id, topic_id, 0, p, NULL, key, key_len);
+	return tfs_kind_info(k)->access == TFS_ACCESS_WRITE;
 }
 
 void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -246,8 +41,8 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct store_partition p;
 	if (tfs_groups_poll(req, ino, fi, ph))
 		return; /* consume, follow */
-	struct open_file *f = NULL;
-	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && (f = file_of(fi)) && f->view &&
+	struct tfs_open_file *f = NULL;
+	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_LOG && (f = tfs_file_of(fi)) && f->view &&
 	    store_partition_get(tfs.store, n.id, &p) == 0) {
 		/* Kept with the handle: a daemon taking over wakes it (takeover.c).
 		 * A handle the kernel will not wait on, or one this poll answers
@@ -262,33 +57,6 @@ void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (ph)
 		fuse_pollhandle_destroy(ph);
 	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
-}
-
-/* The last close: a held partial line becomes a record. */
-static void file_close(struct tfs_handle_link *l)
-{
-	struct open_file *f = (struct open_file *)l;
-	if (f->producer) {
-		int err = tfs_producer_flush(f->producer);
-		if (err)
-			tfs_log(LOG_ERR, "release: the partial last line for topic id %u was lost: %s",
-				f->topic_id, strerror(err));
-		tfs_producer_free(f->producer);
-	}
-	if (f->view) {
-		tfs_poll_forget(f->view);
-		tfs_logview_free(f->view);
-	}
-	pthread_mutex_destroy(&f->text_lock);
-	struct open_file *self = f;
-	atomic_compare_exchange_strong(&live[tfs_fh_index(f->fh)], &self, NULL);
-	tfs_fh_free(f->fh);
-	free(f);
-}
-
-void tfs_files_close_all(void)
-{
-	tfs_handles_drain(file_close);
 }
 
 struct slice {
@@ -361,21 +129,21 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (tfs_groups_kind(n.kind)) {
+	if (tfs_kind_is_group(n.kind)) {
 		tfs_groups_open(req, ino, &n, fi);
 		return;
 	}
-	if ((is_write_only(n.kind) && acc != O_WRONLY) || (is_read_only(n.kind) && acc != O_RDONLY)) {
+	if (!tfs_kind_is_open_allowed(n.kind, acc)) {
 		tfs_log(LOG_INFO, "open of %s (inode %#" PRIx64 ") for %s refused: it is %s (EACCES)",
-			kind_name(n.kind), (uint64_t)ino, acc == O_RDONLY ? "reading" : "writing",
-			is_write_only(n.kind) ? "write-only" : "read-only");
+			tfs_kind_info(n.kind)->what, (uint64_t)ino,
+			acc == O_RDONLY ? "reading" : "writing", tfs_kind_access_name(n.kind));
 		fuse_reply_err(req, EACCES);
 		return;
 	}
 	switch (n.kind) {
 	case TFS_PRODUCE:
 	case TFS_PART_PRODUCE:
-		if ((err = open_producer(fi, &n, NULL))) {
+		if ((err = tfs_open_producer(fi, &n, NULL))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -385,7 +153,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	case TFS_LOG:
-		if ((err = file_open(fi, n.kind, n.id, 0, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
+		if ((err = tfs_file_open(fi, n.kind, n.id, 0, 0, NULL, tfs_logview_new(n.id), NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -398,7 +166,7 @@ void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			push_record(ino, &n);
 		break;
 	default: /* start, end, config/<name>: direct_io, their sizes change */
-		if ((err = file_open(fi, n.kind, n.id, n.id, 1, NULL, NULL, NULL, 0))) {
+		if ((err = tfs_file_open(fi, n.kind, n.id, n.id, 1, NULL, NULL, NULL, 0))) {
 			fuse_reply_err(req, err);
 			return;
 		}
@@ -441,18 +209,19 @@ void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	memset(&e, 0, sizeof e);
 	e.ino = tfs_ino_make(TFS_KEY, n.id, 0);
 	e.generation = 1;
+	e.entry_timeout = tfs_kind_info(TFS_KEY)->entry_ttl;
+	e.attr_timeout = tfs_kind_info(TFS_KEY)->attr_ttl;
 	int err = tfs_tree_stat(e.ino, &e.attr);
 	if (!err)
-		err = open_producer(fi, &(struct tfs_node){.kind = TFS_KEY, .id = n.id}, name);
+		err = tfs_open_producer(fi, &(struct tfs_node){.kind = TFS_KEY, .id = n.id}, name);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
 	fi->noflush = 1; /* as in tfs_open */
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		struct open_file *f = file_live(fi);
-		tfs_handles_remove(&f->link);
-		file_close(&f->link);
+		struct tfs_open_file *f = tfs_file_live(fi);
+		tfs_file_close(f);
 	}
 }
 
@@ -488,7 +257,7 @@ static int text_of(const struct tfs_node *n, char *text, size_t cap, size_t *len
 
 struct log_read {
 	fuse_req_t req;
-	struct open_file *f;
+	struct tfs_open_file *f;
 };
 
 /* The view's state is saved before the reply: once the reader has it, it
@@ -496,7 +265,7 @@ struct log_read {
 static int log_reply(const struct iovec *iov, int count, void *arg)
 {
 	struct log_read *lr = arg;
-	file_save_view(lr->f);
+	tfs_file_save_view(lr->f);
 	return tfs_log_reply(iov, count, lr->req);
 }
 
@@ -509,13 +278,13 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	size_t got = 0;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
 
-	if (!err && tfs_groups_kind(n.kind)) {
+	if (!err && tfs_kind_is_group(n.kind)) {
 		tfs_groups_read(req, &n, size, off, fi);
 		return;
 	}
 	if (!err && n.kind == TFS_LOG) {
 		/* The reply is sent from the store's file, inside its read. */
-		struct log_read lr = {req, file_of(fi)};
+		struct log_read lr = {req, tfs_file_of(fi)};
 		if (size > tfs_log_reply_max())
 			size = tfs_log_reply_max();
 		err = lr.f && lr.f->view ? tfs_logview_read(tfs.store, lr.f->view, (uint64_t)off, size,
@@ -544,7 +313,7 @@ void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	case TFS_END:
 	case TFS_MIRRORED:
 	case TFS_CONFIG: {
-		struct open_file *f = file_of(fi);
+		struct tfs_open_file *f = tfs_file_of(fi);
 		size_t len = 0;
 		if (!f) {
 			err = EBADF;
@@ -602,15 +371,15 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct tfs_node n;
 	struct store_topic t;
 	int err = tfs_ino_parse(ino, &n) ? ENOENT : 0;
-	if (!err && tfs_groups_kind(n.kind)) {
+	if (!err && tfs_kind_is_group(n.kind)) {
 		tfs_groups_write(req, &n, buf, size, fi);
 		return;
 	}
-	if (!err && is_write_only(n.kind)) {
-		struct open_file *f = file_of(fi);
+	if (!err && is_produce_file(n.kind)) {
+		struct tfs_open_file *f = tfs_file_of(fi);
 		if (!f || !f->producer) {
 			tfs_log(LOG_ERR, "write to %s (inode %#" PRIx64 "): no such open file (EBADF)",
-				kind_name(n.kind), (uint64_t)ino);
+				tfs_kind_info(n.kind)->what, (uint64_t)ino);
 			fuse_reply_err(req, EBADF);
 			return;
 		}
@@ -634,7 +403,7 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 				"write of %zu bytes to topic id %u refused: with framing=writes a "
 				"write is one record, at most max.message.bytes and %zu bytes "
 				"(EMSGSIZE); nothing of it was stored",
-				size, f->topic_id, write_record_max());
+				size, f->topic_id, tfs_write_record_max());
 		else if (err == EMSGSIZE)
 			tfs_log(LOG_INFO,
 				"write to topic id %u refused: a record exceeds max.message.bytes "
@@ -676,8 +445,8 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
 	int err = 0;
-	struct open_file *f = file_live(fi);
-	if (tfs_ino_parse(ino, &n) == 0 && is_write_only(n.kind) && f && f->producer) {
+	struct tfs_open_file *f = tfs_file_live(fi);
+	if (tfs_ino_parse(ino, &n) == 0 && is_produce_file(n.kind) && f && f->producer) {
 		/* close() ends the partial line: it becomes a record now. */
 		err = tfs_producer_flush(f->producer);
 		if (err)
@@ -690,18 +459,17 @@ void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct tfs_node n;
-	if (tfs_ino_parse(ino, &n) == 0 && tfs_groups_kind(n.kind)) {
+	if (tfs_ino_parse(ino, &n) == 0 && tfs_kind_is_group(n.kind)) {
 		tfs_groups_release(req, fi);
 		return;
 	}
 	/* A handle of a daemon that died, never used since, has nothing to
 	 * commit: only its slot goes. */
-	struct open_file *f = file_live(fi);
+	struct tfs_open_file *f = tfs_file_live(fi);
 	if (tfs_ino_parse(ino, &n) == 0 && n.kind == TFS_OFFSET)
 		atomic_fetch_sub(&offsets_open, 1);
 	if (f) {
-		tfs_handles_remove(&f->link);
-		file_close(&f->link);
+		tfs_file_close(f);
 	} else if (fi->fh) {
 		tfs_fh_free(fi->fh);
 	}

@@ -1,5 +1,6 @@
-/* groups.c — <topic>/consumers/: making and removing groups, their listings,
- * and the text files partition-<N> (the committed offset) and lag. */
+/* groups.c — <topic>/consumers/: making and removing groups, their attributes
+ * and the text files partition-<N> (the committed offset) and lag. Their
+ * listings are fs/tree.c's, from the table of node kinds (fs/nodes.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,14 +10,9 @@
 #include "fhtable.h"
 #include "groups.h"
 #include "logging.h"
+#include "nodes.h"
 #include "numbers.h"
 #include "reset.h"
-
-int tfs_groups_kind(enum tfs_kind k)
-{
-	return k == TFS_CONSUMERS || k == TFS_GROUP || k == TFS_GROUP_PART || k == TFS_CONSUME ||
-	       k == TFS_FOLLOW || k == TFS_LAG;
-}
 
 /* --- the texts --- */
 
@@ -82,32 +78,26 @@ int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st)
 			return err;
 		topic_id = g.topic_id;
 	}
-	/* Owner and bits come from the topic directory, as for all in it. */
-	if ((err = tfs_tree_stat(tfs_ino_make(TFS_TOPIC, topic_id, 0), st)) != 0)
-		return err;
-	mode_t mode = st->st_mode & 07777;
-	int64_t ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 	struct store_topic t;
 	if ((err = store_topic_by_id(tfs.store, topic_id, &t)) != 0)
 		return err;
-	uid_t uid = st->st_uid;
-	gid_t gid = st->st_gid;
+	/* Owner and bits come from the topic directory, as for all in it. */
+	struct tfs_owner o = tfs_topic_owner(&t);
+	mode_t mode = o.mode;
+	int64_t ms = t.created_ms;
 	memset(st, 0, sizeof *st);
 	st->st_ino = ino;
-	st->st_uid = uid;
-	st->st_gid = gid;
-	st->st_nlink = 1;
+	st->st_uid = o.uid;
+	st->st_gid = o.gid;
+	/* What of the topic's bits each takes: nodes.c. */
+	st->st_mode = tfs_kind_info(n->kind)->type | (mode & tfs_kind_info(n->kind)->bits);
+	st->st_nlink = tfs_kind_is_dir(n->kind) ? 2 : 1;
 	st->st_blksize = 4096;
 	switch (n->kind) {
 	case TFS_CONSUMERS:
-		/* Like the top of the mount: who may write the topic makes groups. */
-		st->st_mode = S_IFDIR | mode;
-		st->st_nlink = 2;
 		break;
 	case TFS_GROUP:
 		ms = g.created_ms;
-		st->st_mode = S_IFDIR | (mode & 0555);
-		st->st_nlink = 2;
 		break;
 	case TFS_GROUP_PART:
 	case TFS_LAG: {
@@ -119,14 +109,10 @@ int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st)
 			return err;
 		free(text);
 		st->st_size = (off_t)len;
-		/* partition-<N> is written to commit; lag only read. */
-		st->st_mode = S_IFREG | (mode & 0444) | (n->kind == TFS_GROUP_PART ? mode & 0222 : 0);
 		break;
 	}
 	case TFS_CONSUME:
 	case TFS_FOLLOW:
-		/* Reading commits: reading is what a consumer may do. */
-		st->st_mode = S_IFREG | (mode & 0444);
 		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
 	default:
@@ -139,145 +125,33 @@ int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st)
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fuse_entry_param e;
-	memset(&e, 0, sizeof e);
-	int err = tfs_tree_stat(ino, &e.attr);
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	e.ino = ino;
-	e.generation = 1;
-	/* Groups come and go, offsets move: nothing is cached for long. */
-	e.entry_timeout = 1.0;
-	e.attr_timeout = 0;
-	fuse_reply_entry(req, &e);
-}
-
-void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name)
+int tfs_groups_lookup(const struct tfs_node *parent, const char *name, fuse_ino_t *ino)
 {
 	struct store_group g;
 	struct store_topic t;
 	uint64_t index;
 	if (parent->kind == TFS_CONSUMERS) {
 		if (store_group_by_name(tfs.store, parent->id, name, &g) == 0) {
-			reply_entry(req, tfs_ino_make(TFS_GROUP, g.id, 0));
-			return;
+			*ino = tfs_ino_make(TFS_GROUP, g.id, 0);
+			return 0;
 		}
 	} else if (parent->kind == TFS_GROUP) {
-		static const struct {
-			const char *name;
-			enum tfs_kind kind;
-		} files[] = {{"consume", TFS_CONSUME}, {"follow", TFS_FOLLOW}, {"lag", TFS_LAG}};
-		for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-			if (strcmp(name, files[i].name) == 0) {
-				reply_entry(req, tfs_ino_make(files[i].kind, parent->id, 0));
-				return;
-			}
-		}
-		if (strncmp(name, "partition-", 10) == 0 && tfs_parse_u64(name + 10, &index) == 0 &&
+		/* consume, follow and lag: fs/tree.c finds them in the table. */
+		const char *prefix = tfs_kind_info(TFS_GROUP_PART)->name;
+		if (strncmp(name, prefix, strlen(prefix)) == 0 &&
+		    tfs_parse_u64(name + strlen(prefix), &index) == 0 &&
 		    store_group_by_id(tfs.store, parent->id, &g) == 0 &&
 		    store_topic_by_id(tfs.store, g.topic_id, &t) == 0 && index < t.config.partitions) {
-			reply_entry(req, tfs_ino_make(TFS_GROUP_PART, parent->id, (uint32_t)index));
-			return;
+			*ino = tfs_ino_make(TFS_GROUP_PART, parent->id, (uint32_t)index);
+			return 0;
 		}
 	} else {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	fuse_reply_err(req, ENOENT);
-}
-
-/* Adds one entry; 0 when the buffer is full (the entry was not added). */
-static int dir_add(fuse_req_t req, char *buf, size_t size, size_t *used, const char *name,
-		   fuse_ino_t ino, mode_t mode, off_t next)
-{
-	struct stat st;
-	memset(&st, 0, sizeof st);
-	st.st_ino = ino;
-	st.st_mode = mode;
-	size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
-	if (*used + need > size)
-		return 0;
-	fuse_add_direntry(req, buf + *used, size - *used, name, &st, next);
-	*used += need;
-	return 1;
-}
-
-/* consumers/: ".", "..", then the groups in id order, cookie id + 2.
- * consumers/<group>/: ".", "..", consume, follow, lag (cookies 1..5), then
- * partition-<i> with cookie i + 6. */
-static int fill(fuse_req_t req, const struct tfs_node *n, fuse_ino_t ino, char *buf, size_t size,
-		off_t off, size_t *used)
-{
-	struct store_group g;
-	struct store_topic t;
-	char name[32];
-	int err;
-	if (n->kind == TFS_CONSUMERS) {
-		if ((err = store_topic_by_id(tfs.store, n->id, &t)) != 0)
-			return err;
-		if ((off < 1 && !dir_add(req, buf, size, used, ".", ino, S_IFDIR, 1)) ||
-		    (off < 2 && !dir_add(req, buf, size, used, "..",
-					 tfs_ino_make(TFS_TOPIC, n->id, 0), S_IFDIR, 2)))
-			return 0;
-		uint32_t after = off > 2 ? (uint32_t)(off - 2) : 0;
-		while ((err = store_group_next(tfs.store, n->id, after, &g)) == 0) {
-			if (!dir_add(req, buf, size, used, g.name, tfs_ino_make(TFS_GROUP, g.id, 0),
-				     S_IFDIR, (off_t)g.id + 2))
-				return 0;
-			after = g.id;
-		}
-		return err == ENOENT ? 0 : err;
-	}
-	if (n->kind != TFS_GROUP)
 		return ENOTDIR;
-	if ((err = store_group_by_id(tfs.store, n->id, &g)) != 0 ||
-	    (err = store_topic_by_id(tfs.store, g.topic_id, &t)) != 0)
-		return err;
-	const struct {
-		const char *name;
-		fuse_ino_t ino;
-		mode_t mode;
-	} fixed[] = {
-		{".", ino, S_IFDIR},
-		{"..", tfs_ino_make(TFS_CONSUMERS, g.topic_id, 0), S_IFDIR},
-		{"consume", tfs_ino_make(TFS_CONSUME, n->id, 0), S_IFREG},
-		{"follow", tfs_ino_make(TFS_FOLLOW, n->id, 0), S_IFREG},
-		{"lag", tfs_ino_make(TFS_LAG, n->id, 0), S_IFREG},
-	};
-	for (off_t i = off; i < 5; i++)
-		if (!dir_add(req, buf, size, used, fixed[i].name, fixed[i].ino, fixed[i].mode, i + 1))
-			return 0;
-	for (uint32_t i = off > 5 ? (uint32_t)(off - 5) : 0; i < t.config.partitions; i++) {
-		snprintf(name, sizeof name, "partition-%" PRIu32, i);
-		if (!dir_add(req, buf, size, used, name, tfs_ino_make(TFS_GROUP_PART, n->id, i),
-			     S_IFREG, (off_t)i + 6))
-			return 0;
 	}
-	return 0;
+	return ENOENT;
 }
 
-void tfs_groups_readdir(fuse_req_t req, const struct tfs_node *n, fuse_ino_t ino, size_t size,
-			off_t off)
-{
-	char *buf = malloc(size);
-	size_t used = 0;
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	int err = fill(req, n, ino, buf, size, off < 0 ? 0 : off, &used);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name)
+int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino)
 {
 	struct store_group g;
 	struct store_topic t;
@@ -285,19 +159,18 @@ void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name)
 		tfs_log(LOG_INFO,
 			"mkdir consumers/'%.300s': not a group name (1-249 of [a-zA-Z0-9._-]) (EINVAL)",
 			name);
-		fuse_reply_err(req, EINVAL);
-		return;
+		return EINVAL;
 	}
 	int err = store_group_create(tfs.store, topic_id, name, &g);
 	if (err) {
 		tfs_log(err == EEXIST || err == ENOENT ? LOG_INFO : LOG_ERR,
 			"mkdir consumers/%s (topic id %u): %s", name, topic_id, strerror(err));
-		fuse_reply_err(req, err);
-		return;
+		return err;
 	}
 	if (store_topic_by_id(tfs.store, topic_id, &t) == 0)
 		tfs_log(LOG_INFO, "topic '%s': consumer group '%s' created", t.name, name);
-	reply_entry(req, tfs_ino_make(TFS_GROUP, g.id, 0));
+	*ino = tfs_ino_make(TFS_GROUP, g.id, 0);
+	return 0;
 }
 
 void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name)
@@ -351,12 +224,11 @@ void tfs_groups_open(fuse_req_t req, fuse_ino_t ino, const struct tfs_node *n,
 {
 	struct store_group g;
 	int acc = fi->flags & O_ACCMODE;
-	int writable = n->kind == TFS_GROUP_PART;
-	if (n->kind == TFS_CONSUMERS || n->kind == TFS_GROUP) {
+	if (tfs_kind_is_dir(n->kind)) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if (acc != O_RDONLY && !(writable && acc == O_WRONLY)) {
+	if (!tfs_kind_is_open_allowed(n->kind, acc)) {
 		tfs_log(LOG_INFO, "open of a group's file (inode %#" PRIx64 ") for %s refused (EACCES)",
 			(uint64_t)ino, acc == O_RDWR ? "reading and writing" : "writing");
 		fuse_reply_err(req, EACCES);

@@ -1,6 +1,6 @@
 /* groups.h — <topic>/consumers/ and the files of a consumer group, shared by
- * fs/groups.c (the tree, partition-<N>, lag) and fs/consume.c (consume,
- * follow, poll). */
+ * fs/groups.c (groups, their attributes, partition-<N>, lag) and
+ * fs/consume.c (consume, follow, poll). */
 #ifndef TOPICFS_GROUPS_H
 #define TOPICFS_GROUPS_H
 
@@ -9,20 +9,13 @@
 #include "inode.h"
 #include "tfs.h"
 
-/* Where `consumers` sits in a topic's listing: after every partition-<N>
- * (cookies 6 .. 6 + STORE_PARTITIONS_MAX - 1), so the cookies of the entries
- * before it stay what they were. */
-#define TFS_CONSUMERS_COOKIE ((off_t)STORE_PARTITIONS_MAX + 6)
-
-/* 1 for consumers/ and everything under it. */
-int tfs_groups_kind(enum tfs_kind k);
-
 /* The tree (fs/groups.c). tfs_tree_* hand these kinds over. */
 int tfs_groups_stat(const struct tfs_node *n, fuse_ino_t ino, struct stat *st);
-void tfs_groups_lookup(fuse_req_t req, const struct tfs_node *parent, const char *name);
-void tfs_groups_readdir(fuse_req_t req, const struct tfs_node *n, fuse_ino_t ino, size_t size,
-			off_t off);
-void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name);
+/* The child name of consumers/ or of a group, in *ino: 0, ENOENT or ENOTDIR. */
+int tfs_groups_lookup(const struct tfs_node *parent, const char *name, fuse_ino_t *ino);
+/* Makes group name in topic_id's consumers/, its directory in *ino; 0 or an
+ * errno (logged). */
+int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino);
 void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name);
 
 /* The files (fs/groups.c dispatches; consume and follow in fs/consume.c). */

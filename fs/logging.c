@@ -18,7 +18,7 @@
 #include "logging.h"
 
 static int use_syslog;
-static int debug_on;
+static bool debug_on;
 
 /* The uid whose request this thread handles, or -1 (see tfs_log_request). */
 static _Thread_local int64_t request_uid = -1;
@@ -41,12 +41,12 @@ void tfs_log_to_syslog(void)
 	use_syslog = 1;
 }
 
-void tfs_log_set_debug(int on)
+void tfs_log_set_debug(bool on)
 {
 	debug_on = on;
 }
 
-int tfs_log_debug_enabled(void)
+bool tfs_log_is_debug(void)
 {
 	return debug_on;
 }
@@ -122,12 +122,12 @@ static struct bucket *bucket_of(int64_t uid, int64_t now)
 	return oldest;
 }
 
-/* 1 if uid may log a line now; *dropped_before is how many it lost since its
- * last line (to be said first). */
-static int may_log(int64_t uid, uint64_t *dropped_before)
+/* Whether uid may log a line now (it then takes one of its tokens);
+ * *dropped_before is how many it lost since its last line (to be said first). */
+static bool is_log_allowed(int64_t uid, uint64_t *dropped_before)
 {
 	int64_t now = now_ns();
-	int ok = 0;
+	bool ok = false;
 	pthread_mutex_lock(&buckets_lock);
 	struct bucket *b = bucket_of(uid, now);
 	b->tokens += (double)(now - b->refilled_ns) * TFS_LOG_RATE / 1e9;
@@ -139,7 +139,7 @@ static int may_log(int64_t uid, uint64_t *dropped_before)
 		b->tokens -= 1;
 		*dropped_before = b->dropped;
 		b->dropped = 0;
-		ok = 1;
+		ok = true;
 	} else {
 		b->dropped++;
 	}
@@ -161,7 +161,7 @@ void tfs_log(int level, const char *fmt, ...)
 		return;
 	int64_t uid = request_uid;
 	uint64_t dropped = 0;
-	if (uid >= 0 && level != LOG_DEBUG && !may_log(uid, &dropped))
+	if (uid >= 0 && level != LOG_DEBUG && !is_log_allowed(uid, &dropped))
 		return;
 	if (dropped) {
 		char note[128];

@@ -2,6 +2,7 @@
 #ifndef TOPICFS_LOGGING_H
 #define TOPICFS_LOGGING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -11,8 +12,8 @@
 #define TFS_LOG_RATE 5
 
 void tfs_log_to_syslog(void);
-void tfs_log_set_debug(int on);
-int tfs_log_debug_enabled(void);
+void tfs_log_set_debug(bool on);
+bool tfs_log_is_debug(void);
 /* Lines this thread logs from now on are caused by uid's request (rate-limited
  * per uid); -1: by no request (never dropped). Set by the request loop. */
 void tfs_log_request(int64_t uid);

@@ -49,9 +49,12 @@ void tfs_poll_view(fuse_req_t req, struct tfs_logview *v, uint32_t topic_id,
 	/* Checked and registered under the lock: an append that commits after
 	 * the check wakes only after the registration, so it is not missed. */
 	pthread_mutex_lock(&lock);
-	int ready = tfs_logview_ready(tfs.store, v);
+	bool ready = false;
+	/* A gone partition is readable: the read then reports the error. */
+	if (tfs_logview_ready(tfs.store, v, &ready) != 0)
+		ready = true;
 	struct waiter *old = take(v), *w = NULL;
-	if (ready == 0 && ph && (w = malloc(sizeof *w))) {
+	if (!ready && ph && (w = malloc(sizeof *w))) {
 		*w = (struct waiter){waiters, v, topic_id, ph};
 		waiters = w;
 		atomic_fetch_add(&count, 1);
@@ -60,8 +63,7 @@ void tfs_poll_view(fuse_req_t req, struct tfs_logview *v, uint32_t topic_id,
 	drop(old, 0);
 	if (!w && ph)
 		fuse_pollhandle_destroy(ph);
-	/* A gone partition is readable: the read then reports the error. */
-	fuse_reply_poll(req, ready == 0 ? 0 : POLLIN | POLLRDNORM);
+	fuse_reply_poll(req, ready ? POLLIN | POLLRDNORM : 0);
 }
 
 static void wake_topic(uint32_t topic_id)

@@ -57,8 +57,8 @@ struct tfs_logview_carry {
 	char data[];
 };
 
-/* 1 when c holds the log byte at absolute position at (v->lock held). */
-static int carry_covers(const struct tfs_logview_carry *c, uint64_t at)
+/* Whether c holds the log byte at absolute position at (v->lock held). */
+static bool is_in_carry(const struct tfs_logview_carry *c, uint64_t at)
 {
 	return c && c->pos <= at && at - c->pos < c->len;
 }
@@ -117,7 +117,7 @@ static struct carry_next carry_take(struct store *s, struct tfs_logview *v, uint
 	static const size_t look[] = {CARRY_LOOK_FIRST, 64 << 10, CARRY_MAX};
 	struct carry_next next = {0, at, NULL};
 	pthread_mutex_lock(&v->lock);
-	int known = carry_covers(v->carry, at) || (v->carry && v->carry->pos + v->carry->len == at);
+	int known = is_in_carry(v->carry, at) || (v->carry && v->carry->pos + v->carry->len == at);
 	pthread_mutex_unlock(&v->lock);
 	if (known || at == 0)
 		return next;
@@ -221,7 +221,7 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 		pthread_mutex_lock(&v->lock);
 		int onward = v->based && pos == v->next;
 		uint64_t at = pos + v->shift;
-		if (onward && at < p.start_pos && size && carry_covers(v->carry, at)) {
+		if (onward && at < p.start_pos && size && is_in_carry(v->carry, at)) {
 			/* Retention removed the record this reader is in the middle
 			 * of: finish it from the copy; the next read skips ahead. */
 			struct tfs_logview_carry *c = v->carry;
@@ -283,14 +283,14 @@ int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_
 	return EAGAIN;
 }
 
-int tfs_logview_ready(struct store *s, struct tfs_logview *v)
+int tfs_logview_ready(struct store *s, struct tfs_logview *v, bool *ready)
 {
 	struct store_partition p;
 	int err = store_partition_get(s, v->gpid, &p);
 	if (err)
-		return -err;
+		return err;
 	pthread_mutex_lock(&v->lock);
-	int ready = v->based ? v->next + v->shift < p.end_pos : p.start_pos < p.end_pos;
+	*ready = v->based ? v->next + v->shift < p.end_pos : p.start_pos < p.end_pos;
 	pthread_mutex_unlock(&v->lock);
-	return ready;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #define TOPICFS_LOGVIEW_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -31,8 +32,9 @@ typedef int (*tfs_logview_emit)(const struct iovec *iov, int count, void *arg);
 int tfs_logview_read(struct store *s, struct tfs_logview *v, uint64_t pos, size_t size,
 		     tfs_logview_emit emit, void *arg);
 
-/* 1 when the partition has bytes past where this handle last read (or any
- * retained byte before its first read); 0 if not; -errno (ENOENT: gone). */
-int tfs_logview_ready(struct store *s, struct tfs_logview *v);
+/* *ready: whether the partition has bytes past where this handle last read
+ * (or any retained byte before its first read). 0, or the store's errno
+ * (ENOENT: the partition is gone). */
+int tfs_logview_ready(struct store *s, struct tfs_logview *v, bool *ready);
 
 #endif

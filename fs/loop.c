@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ struct loop {
 	int64_t done_ns;    /* when the last request was handled (rx held) */
 	pthread_mutex_t rx; /* the right to read the next request */
 	sem_t finished;     /* posted by each worker that stops */
-	int error;          /* the first failed read (negative errno) */
+	int error;          /* the first failed read (an errno) */
 };
 
 /* The loop whose rx this thread holds while handling a request, if it may
@@ -114,7 +115,7 @@ static int receive(struct loop *l, struct fuse_buf *buf)
 	}
 }
 
-static int is_release(const struct fuse_buf *buf, int size)
+static bool is_release(const struct fuse_buf *buf, int size)
 {
 	const struct fuse_in_header *h = buf->mem;
 	return !(buf->flags & FUSE_BUF_IS_FD) && (size_t)size >= sizeof *h &&
@@ -175,7 +176,7 @@ static void *worker(void *arg)
 			continue;
 		if (res <= 0) {
 			if (res < 0 && !fuse_session_exited(l->se)) {
-				l->error = res;
+				l->error = -res; /* libfuse's -errno */
 				fuse_session_exit(l->se);
 			}
 			break;
@@ -207,13 +208,13 @@ int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us)
 		.se = se, .fd = fuse_session_fd(se), .stop_fd = -1, .spin_ns = spin_us * 1000};
 	pthread_t *t = calloc(workers, sizeof *t);
 	unsigned started = 0;
-	int err = t ? 0 : -ENOMEM;
+	int err = t ? 0 : ENOMEM;
 	if (!err && (l.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		err = -errno;
+		err = errno;
 	/* Reads never block: receive() polls, and sleeps in poll(2). */
 	int flags = fcntl(l.fd, F_GETFL);
 	if (flags < 0 || fcntl(l.fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		err = -errno;
+		err = errno;
 
 	pthread_mutex_init(&l.rx, NULL);
 	sem_init(&l.finished, 0, 0);
@@ -221,7 +222,7 @@ int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us)
 		int rc = pthread_create(&t[started], NULL, worker, &l);
 		if (rc) {
 			tfs_log(LOG_ERR, "cannot start a request worker: %s", strerror(rc));
-			err = -rc;
+			err = rc;
 			fuse_session_exit(se);
 			break;
 		}

@@ -6,8 +6,8 @@
 
 /* Handles requests with `workers` threads until the session exits (a signal
  * or the unmount). While requests come back to back, the reader polls up to
- * spin_us for the next one before it sleeps. Returns 0, or a negative errno if
- * reading a request failed. */
+ * spin_us for the next one before it sleeps. Returns 0, or an errno if
+ * reading a request failed or the workers could not start. */
 int tfs_loop_run(struct fuse_session *se, unsigned workers, int64_t spin_us);
 
 /* A handler is about to wait (the store's wait hook): let another worker read

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fhtable.h"
+#include "files.h"
 #include "groups.h"
 #include "housekeeping.h"
 #include "log_reply.h"
@@ -16,10 +17,13 @@
 #include "logpoll.h"
 #include "loop.h"
 #include "mirrored.h"
+#include "open_file.h"
 #include "options.h"
 #include "pins.h"
 #include "supervise.h"
 #include "tfs.h"
+#include "tree.h"
+#include "xattr.h"
 
 struct tfs tfs;
 
@@ -266,9 +270,9 @@ int main(int argc, char *argv[])
 
 	err = tfs_loop_run(se, TFS_WORKERS, tfs.opt.spin_us);
 	/* A signal or an unmount is a clean stop; a failed read is not. */
-	rc = err >= 0 ? 0 : 1;
+	rc = err ? 1 : 0;
 	if (rc)
-		tfs_log(LOG_ERR, "request loop failed: %s", strerror(-err));
+		tfs_log(LOG_ERR, "request loop failed: %s", strerror(err));
 
 	tfs_housekeeping_stop();
 	tfs_files_close_all();

@@ -36,7 +36,7 @@ void tfs_mirror_stop(void)
 	mirror = NULL;
 }
 
-int tfs_mirror_is_on(void)
+bool tfs_mirror_is_on(void)
 {
 	return tfs.opt.mirror != NULL;
 }

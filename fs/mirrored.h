@@ -3,6 +3,7 @@
 #ifndef TOPICFS_MIRRORED_H
 #define TOPICFS_MIRRORED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +11,7 @@
 int tfs_mirror_start(void);
 void tfs_mirror_stop(void);
 /* Whether the mount mirrors: only then do partitions have a mirrored file. */
-int tfs_mirror_is_on(void);
+bool tfs_mirror_is_on(void);
 /* The text of partition gpid's mirrored file: the next offset to ship. */
 int tfs_mirrored_text(uint32_t gpid, char *text, size_t cap, size_t *len);
 /* The attribute `name` of mirrored into buf (malloc'd), or with name NULL the

@@ -1,6 +1,7 @@
 /* options.c — mount options named like Kafka's topic settings, plus sync=. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,28 +75,30 @@ struct parse_state {
 	int positional;
 };
 
-/* mirror.<name>=<value>: handed to librdkafka as is (it checks them). */
+/* mirror.<name>=<value>: handed to librdkafka as is (it checks them).
+ * 0, EINVAL (said on stderr) or ENOMEM. */
 static int mirror_property(struct tfs_options *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg) {
 		fprintf(stderr, "topicfs: option mirror.%s needs a value (mirror.<property>=<value>)\n",
 			arg);
-		return -1;
+		return EINVAL;
 	}
 	char **p = realloc(o->mirror_props, (o->mirror_nprops + 3) * sizeof *p);
 	if (!p)
-		return -1;
+		return ENOMEM;
 	o->mirror_props = p;
 	p[o->mirror_nprops] = strndup(arg, (size_t)(eq - arg));
 	p[o->mirror_nprops + 1] = strdup(eq + 1);
 	p[o->mirror_nprops + 2] = NULL;
 	if (!p[o->mirror_nprops] || !p[o->mirror_nprops + 1])
-		return -1;
+		return ENOMEM;
 	o->mirror_nprops += 2;
 	return 0;
 }
 
+/* fuse_opt_parse's callback: -1 (an error), 0 (ours: drop it) or 1 (FUSE's: keep it). */
 static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 {
 	(void)out;
@@ -139,33 +142,33 @@ static int on_arg(void *data, const char *arg, int key, struct fuse_args *out)
 		return 0;
 	case FUSE_OPT_KEY_OPT:
 		if (strncmp(arg, "mirror.", 7) == 0)
-			return mirror_property(st->o, arg + 7);
+			return mirror_property(st->o, arg + 7) ? -1 : 0;
 		return 1;
 	default:
 		return 1;
 	}
 }
 
-/* A decimal integer in [min, max] into *out; -1 for anything else. */
+/* A decimal integer in [min, max] into *out; 0, or EINVAL for anything else. */
 static int parse_int(const char *s, long long min, long long max, int64_t *out)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		return -1;
+		return EINVAL;
 	*out = v;
 	return 0;
 }
 
 /* Whether the absolute path dir is mnt, or under it, once mnt is resolved. */
-static int is_inside(const char *dir, const char *mnt)
+static bool is_inside(const char *dir, const char *mnt)
 {
 	char *m = realpath(mnt, NULL);
 	if (!m)
-		return 0; /* the mount itself fails then, and says why */
+		return false; /* the mount itself fails then, and says why */
 	size_t n = strlen(m);
-	int inside = strcmp(m, "/") == 0 ||
+	bool inside = strcmp(m, "/") == 0 ||
 		     (strncmp(dir, m, n) == 0 && (dir[n] == '\0' || dir[n] == '/'));
 	free(m);
 	return inside;
@@ -175,7 +178,7 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 {
 	struct parse_state st;
 	struct raw_options *raw = &st.raw;
-	int rc = -1;
+	int rc = EINVAL; /* what the user gave, unless said otherwise below */
 
 	memset(&st, 0, sizeof st);
 	st.o = o;
@@ -249,13 +252,16 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 	/* A mount other users may enter checks their permissions, unless the
 	 * admin says otherwise in so many words (see tfs_options_log). */
 	if (o->allow_other && !o->default_permissions && !o->no_default_permissions) {
-		if (fuse_opt_add_arg(args, "-odefault_permissions") != 0)
+		if (fuse_opt_add_arg(args, "-odefault_permissions") != 0) {
+			rc = ENOMEM;
 			goto out;
+		}
 		o->default_permissions = 1;
 	}
 	struct stat mst;
 	if (stat(o->mountpoint, &mst) != 0) {
-		fprintf(stderr, "topicfs: mount point %s: %s\n", o->mountpoint, strerror(errno));
+		rc = errno;
+		fprintf(stderr, "topicfs: mount point %s: %s\n", o->mountpoint, strerror(rc));
 		goto out;
 	}
 	if (!S_ISDIR(mst.st_mode)) {
@@ -265,13 +271,15 @@ int tfs_options_parse(struct fuse_args *args, struct tfs_options *o)
 	/* The daemon changes directory to /: keep the data directory absolute. */
 	int made = mkdir(o->data_dir, 0700) == 0;
 	if (!made && errno != EEXIST) {
+		rc = errno;
 		fprintf(stderr, "topicfs: cannot create data directory %s: %s\n", o->data_dir,
-			strerror(errno));
+			strerror(rc));
 		goto out;
 	}
 	char *abs = realpath(o->data_dir, NULL);
 	if (!abs) {
-		fprintf(stderr, "topicfs: data directory %s: %s\n", o->data_dir, strerror(errno));
+		rc = errno;
+		fprintf(stderr, "topicfs: data directory %s: %s\n", o->data_dir, strerror(rc));
 		goto out;
 	}
 	free(o->data_dir);

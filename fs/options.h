@@ -5,7 +5,7 @@
 #include "tfs.h"
 
 /* Parses and removes topicfs's own arguments from args, leaving FUSE's.
- * 0, or -1 after printing why to stderr. */
+ * 0, or an errno after printing why to stderr (EINVAL: a bad argument). */
 int tfs_options_parse(struct fuse_args *args, struct tfs_options *o);
 void tfs_options_usage(const char *prog);
 /* Logs what the options leave in force that an admin must know: who may use

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "inode.h"
+#include "nodes.h"
 #include "pins.h"
 #include "supervise.h"
 
@@ -31,16 +32,8 @@ static uint32_t gpid_of(fuse_ino_t ino)
 	struct tfs_node n;
 	if (tfs_ino_parse(ino, &n) != 0)
 		return 0;
-	switch (n.kind) {
-	case TFS_PARTITION:
-	case TFS_LOG:
-	case TFS_START:
-	case TFS_END:
-	case TFS_OFFSET:
-		return n.id;
-	default:
-		return 0;
-	}
+	/* partition-<N>/produce and mirrored too: their numbers hold the gpid. */
+	return tfs_kind_is_partition_level(n.kind) ? n.id : 0;
 }
 
 void tfs_pins_hold(fuse_ino_t ino)

@@ -1,5 +1,6 @@
 /* reset.c — parsing Kafka's reset forms (kafka-consumer-groups --reset-offsets). */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,7 +34,7 @@ static int fixed(const char *p, const char *end, size_t n, int *v)
 	return 0;
 }
 
-static int leap(int y)
+static bool is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -87,7 +88,7 @@ static int iso8601(const char *p, const char *end, int64_t *ms)
 		return EINVAL; /* no zone: the daemon's and the writer's may differ */
 	}
 	if (p != end || y < 1 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 || mi > 59 || sec > 60)
+	    d > mdays[mo - 1] + (mo == 2 && is_leap(y)) || h > 23 || mi > 59 || sec > 60)
 		return EINVAL;
 	if (sec == 60)
 		sec = 59; /* a leap second: the epoch has none */

@@ -1,4 +1,4 @@
-/* tfs.h — state shared by the daemon's modules, and their entry points. */
+/* tfs.h — what is global to the daemon: its state (struct tfs), its options, shared limits. */
 #ifndef TOPICFS_TFS_H
 #define TOPICFS_TFS_H
 
@@ -61,42 +61,8 @@ struct tfs {
 
 extern struct tfs tfs;
 
-/* The low-level operations, one module each (see the .c files). */
+/* The low-level operations (main.c); their handlers are declared in tree.h,
+ * files.h, xattr.h and pins.h. */
 extern const struct fuse_lowlevel_ops tfs_ops;
-
-void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi);
-void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		      struct fuse_file_info *fi);
-void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
-void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void tfs_tree_statfs(fuse_req_t req, fuse_ino_t ino);
-/* Fills *st for a node; 0 or an errno (ENOENT when it no longer exists). */
-int tfs_tree_stat(fuse_ino_t ino, struct stat *st);
-
-void tfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void tfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-	       struct fuse_file_info *fi);
-void tfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void tfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-/* Closes every file still open, committing held partial lines (at stop). */
-void tfs_files_close_all(void);
-/* poll(2): a log handle at its end waits for its topic's next append. */
-void tfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-	      struct fuse_pollhandle *ph);
-void tfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
-void tfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-		   struct fuse_file_info *fi);
-void tfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		struct fuse_file_info *fi);
-
-void tfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void tfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void tfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		  size_t size, int flags);
-void tfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 #endif

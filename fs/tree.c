@@ -10,16 +10,12 @@
 #include "inode.h"
 #include "logging.h"
 #include "mirrored.h"
+#include "nodes.h"
 #include "numbers.h"
 #include "pins.h"
 #include "record_cache.h"
 #include "tfs.h"
-
-/* Records are immutable: their attributes may be cached for long. Their names
- * are revalidated on every lookup, since retention may remove them. Everything
- * that grows (log, start, end) is never cached. */
-#define TTL_STATIC 1.0
-#define TTL_IMMUTABLE 3600.0
+#include "tree.h"
 
 static void set_time(struct stat *st, int64_t ms)
 {
@@ -27,25 +23,6 @@ static void set_time(struct stat *st, int64_t ms)
 	st->st_mtim.tv_nsec = (ms % 1000) * 1000000;
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
-}
-
-/* Who owns a node and which permission bits the topic grants. Everything in a
- * topic takes its owner from the topic directory, and its bits from the topic's
- * bits: produce and keys/<key> its write bits, the readable files its read
- * bits, so a chmod or chown of the topic governs all of it. */
-struct owner {
-	uid_t uid;
-	gid_t gid;
-	mode_t mode; /* the topic directory's permission bits */
-};
-
-static struct owner owner_of(const struct store_topic *t)
-{
-	/* Topics from before owners were stored belong to the mounting user. */
-	if (t->mode == 0)
-		return (struct owner){tfs.uid, tfs.gid, 0755};
-	/* Stored as a st_mode, so that a topic made with mode 0 is told apart. */
-	return (struct owner){t->uid, t->gid, t->mode & 07777};
 }
 
 static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, off_t size,
@@ -63,7 +40,7 @@ static void fill(struct stat *st, fuse_ino_t ino, mode_t mode, nlink_t nlink, of
 	set_time(st, mtime_ms);
 }
 
-static void own(struct stat *st, const struct owner *o)
+static void own(struct stat *st, const struct tfs_owner *o)
 {
 	st->st_uid = o->uid;
 	st->st_gid = o->gid;
@@ -87,74 +64,75 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	struct tfs_node n;
 	struct store_topic t;
 	struct store_partition p;
-	struct owner o;
+	struct tfs_owner o;
 	char text[64];
 	int err = tfs_ino_parse(ino, &n);
 	if (err)
 		return ENOENT;
 
-	if (tfs_groups_kind(n.kind))
+	if (!tfs_kind_is_present(n.kind))
+		return ENOENT;
+	if (tfs_kind_is_group(n.kind))
 		return tfs_groups_stat(&n, ino, st);
+	const struct tfs_kind_info *ki = tfs_kind_info(n.kind);
+	/* Directories: ., and the .. of each subdirectory. */
+	nlink_t nlink = ki->type == S_IFDIR ? 2 + tfs_kind_fixed_subdirs(n.kind) : 1;
 	if (n.kind == TFS_ROOT) {
 		uint64_t count = 0;
 		err = store_topic_count(tfs.store, &count);
 		/* Like /tmp: anyone may make a topic, only its owner may remove it. */
-		fill(st, ino, S_IFDIR | 01777, 2 + (nlink_t)count, 0, tfs.mounted_ms);
+		fill(st, ino, S_IFDIR | (01777 & ki->bits), nlink + (nlink_t)count, 0,
+		     tfs.mounted_ms);
 		return err;
 	}
-	int partition_level = n.kind == TFS_PARTITION || n.kind == TFS_LOG || n.kind == TFS_START ||
-			      n.kind == TFS_END || n.kind == TFS_OFFSET || n.kind == TFS_PART_PRODUCE ||
-			      n.kind == TFS_MIRRORED;
+	int partition_level = tfs_kind_is_partition_level(n.kind);
 	if (partition_level && (err = store_partition_get(tfs.store, n.id, &p)) != 0)
 		return err;
 	if ((err = store_topic_by_id(tfs.store, partition_level ? p.topic_id : n.id, &t)) != 0)
 		return err;
-	o = owner_of(&t);
-	mode_t rd = o.mode & 0555, wr = o.mode & 0222, ro = o.mode & 0444;
+	o = tfs_topic_owner(&t);
+	mode_t mode = ki->type | (o.mode & ki->bits);
 
 	switch (n.kind) {
 	case TFS_TOPIC:
-		/* ., and the .. of keys, config, consumers and each partition */
-		fill(st, ino, S_IFDIR | o.mode, 5 + t.config.partitions, 0, t.created_ms);
+		fill(st, ino, mode, nlink + t.config.partitions, 0, t.created_ms);
 		break;
 	case TFS_KEYS:
-		fill(st, ino, S_IFDIR | (o.mode & 0777), 2, 0, t.created_ms);
-		break;
 	case TFS_CONFIG_DIR:
-		fill(st, ino, S_IFDIR | rd, 2, 0, t.created_ms);
+		fill(st, ino, mode, nlink, 0, t.created_ms);
 		break;
 	case TFS_CONFIG: {
 		if (n.sub >= STORE_CFG_COUNT)
 			return ENOENT;
 		size_t len = store_config_format(&t.config, n.sub, text, sizeof text);
-		fill(st, ino, S_IFREG | ro | (o.mode & 0200), 1, (off_t)len, t.created_ms);
+		fill(st, ino, mode, nlink, (off_t)len, t.created_ms);
 		break;
 	}
 	case TFS_PRODUCE:
 	case TFS_KEY:
 	case TFS_PART_PRODUCE:
-		fill(st, ino, S_IFREG | wr, 1, 0, t.created_ms);
+		fill(st, ino, mode, nlink, 0, t.created_ms);
 		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
 	case TFS_PARTITION:
-		fill(st, ino, S_IFDIR | rd, 2, 0, p.last_append_ms);
+		fill(st, ino, mode, nlink, 0, p.last_append_ms);
 		break;
 	case TFS_LOG:
-		fill(st, ino, S_IFREG | ro, 1, (off_t)p.end_pos, p.last_append_ms);
+		fill(st, ino, mode, nlink, (off_t)p.end_pos, p.last_append_ms);
 		st->st_blksize = TFS_STREAM_BLKSIZE;
 		break;
 	case TFS_START:
 	case TFS_END: {
 		uint64_t v = n.kind == TFS_START ? p.start_offset : p.end_offset;
 		int len = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
-		fill(st, ino, S_IFREG | ro, 1, len, p.last_append_ms);
+		fill(st, ino, mode, nlink, len, p.last_append_ms);
 		break;
 	}
 	case TFS_MIRRORED: {
 		size_t len;
-		if (!tfs_mirror_is_on() || (err = tfs_mirrored_text(n.id, text, sizeof text, &len)))
-			return err ? err : ENOENT;
-		fill(st, ino, S_IFREG | ro, 1, (off_t)len, p.last_append_ms);
+		if ((err = tfs_mirrored_text(n.id, text, sizeof text, &len)) != 0)
+			return err;
+		fill(st, ino, mode, nlink, (off_t)len, p.last_append_ms);
 		break;
 	}
 	case TFS_OFFSET: {
@@ -163,7 +141,7 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 					copy_head, &r);
 		if (err)
 			return err;
-		fill(st, ino, S_IFREG | ro, 1, (off_t)r.value_len, r.timestamp_ms);
+		fill(st, ino, mode, nlink, (off_t)r.value_len, r.timestamp_ms);
 		break;
 	}
 	default:
@@ -173,10 +151,15 @@ int tfs_tree_stat(fuse_ino_t ino, struct stat *st)
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double attr_ttl)
+void tfs_tree_reply_entry(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fuse_entry_param e;
+	struct tfs_node n;
 	memset(&e, 0, sizeof e);
+	if (tfs_ino_parse(ino, &n) != 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	/* Pinned before the stat that finds the node: from then on its gpid is
 	 * not given to a new partition until the kernel forgets it (pins.c). */
 	tfs_pins_hold(ino);
@@ -188,21 +171,18 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, double entry_ttl, double
 	}
 	e.ino = ino;
 	e.generation = 1;
-	e.entry_timeout = entry_ttl;
-	e.attr_timeout = attr_ttl;
+	e.entry_timeout = tfs_kind_info(n.kind)->entry_ttl;
+	e.attr_timeout = tfs_kind_info(n.kind)->attr_ttl;
 	if (fuse_reply_entry(req, &e) != 0)
 		tfs_pins_release(ino, 1); /* interrupted: the kernel did not take it */
 }
 
-/* "partition-3" -> 3; -1 when name is not that shape (canonical decimal only). */
-static int64_t suffix_number(const char *name, const char *prefix)
+/* "partition-3" -> true, *v = 3; false when name is not that shape
+ * (canonical decimal only). */
+static bool has_suffix_number(const char *name, const char *prefix, uint64_t *v)
 {
 	size_t plen = strlen(prefix);
-	uint64_t v;
-	if (strncmp(name, prefix, plen) != 0 || tfs_parse_u64(name + plen, &v) != 0 ||
-	    v > INT64_MAX)
-		return -1;
-	return (int64_t)v;
+	return strncmp(name, prefix, plen) == 0 && tfs_parse_u64(name + plen, v) == 0;
 }
 
 void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -210,10 +190,21 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct tfs_node n;
 	struct store_topic t;
 	struct store_partition p;
-	int64_t num;
+	enum tfs_kind child;
+	uint64_t num;
+	int cfg;
 
 	if (tfs_ino_parse(parent, &n)) {
 		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!tfs_kind_is_dir(n.kind)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	/* A fixed child shares its directory's id (a topic, a gpid, a group). */
+	if (tfs_kind_fixed_child(n.kind, name, &child)) {
+		tfs_tree_reply_entry(req, tfs_ino_make(child, n.id, 0));
 		return;
 	}
 	switch (n.kind) {
@@ -221,79 +212,46 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (!store_name_valid(name, strlen(name)) ||
 		    store_topic_by_name(tfs.store, name, &t) != 0)
 			break;
-		reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0), TTL_STATIC, TTL_STATIC);
+		tfs_tree_reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0));
 		return;
 	case TFS_TOPIC:
-		if (strcmp(name, "produce") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_PRODUCE, n.id, 0), TTL_STATIC, TTL_STATIC);
-			return;
-		}
-		if (strcmp(name, "keys") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_KEYS, n.id, 0), TTL_STATIC, TTL_STATIC);
-			return;
-		}
-		if (strcmp(name, "config") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_CONFIG_DIR, n.id, 0), TTL_STATIC,
-				    TTL_STATIC);
-			return;
-		}
-		if (strcmp(name, "consumers") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_CONSUMERS, n.id, 0), TTL_STATIC, 0);
-			return;
-		}
-		num = suffix_number(name, "partition-");
-		if (num < 0 || num >= STORE_PARTITIONS_MAX ||
+		if (!has_suffix_number(name, tfs_kind_info(TFS_PARTITION)->name, &num) ||
+		    num >= STORE_PARTITIONS_MAX ||
 		    store_partition_find(tfs.store, n.id, (uint32_t)num, &p) != 0)
 			break;
-		reply_entry(req, tfs_ino_make(TFS_PARTITION, p.gpid, 0), TTL_STATIC, TTL_STATIC);
+		tfs_tree_reply_entry(req, tfs_ino_make(TFS_PARTITION, p.gpid, 0));
 		return;
 	case TFS_CONFIG_DIR:
-		num = store_config_lookup(name);
-		if (num < 0)
+		if ((cfg = store_config_lookup(name)) < 0)
 			break;
-		/* Config values change: attributes are not cached. */
-		reply_entry(req, tfs_ino_make(TFS_CONFIG, n.id, (uint32_t)num), TTL_STATIC, 0);
+		tfs_tree_reply_entry(req, tfs_ino_make(TFS_CONFIG, n.id, (uint32_t)cfg));
 		return;
 	case TFS_PARTITION:
-		if (strcmp(name, "log") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_LOG, n.id, 0), TTL_STATIC, 0);
-			return;
-		}
-		if (strcmp(name, "produce") == 0) {
-			reply_entry(req, tfs_ino_make(TFS_PART_PRODUCE, n.id, 0), TTL_STATIC,
-				    TTL_STATIC);
-			return;
-		}
-		if (strcmp(name, "mirrored") == 0 && tfs_mirror_is_on()) {
-			reply_entry(req, tfs_ino_make(TFS_MIRRORED, n.id, 0), TTL_STATIC, 0);
-			return;
-		}
-		if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {
-			enum tfs_kind k = name[0] == 's' ? TFS_START : TFS_END;
-			reply_entry(req, tfs_ino_make(k, n.id, 0), TTL_STATIC, 0);
-			return;
-		}
-		num = suffix_number(name, "offset-");
-		if (num < 0)
+		if (!has_suffix_number(name, tfs_kind_info(TFS_OFFSET)->name, &num))
 			break;
-		if (store_partition_get(tfs.store, n.id, &p) != 0 || (uint64_t)num < p.start_offset ||
-		    (uint64_t)num >= p.end_offset)
+		if (store_partition_get(tfs.store, n.id, &p) != 0 || num < p.start_offset ||
+		    num >= p.end_offset)
 			break;
-		reply_entry(req, tfs_ino_offset(n.id, (uint64_t)num), 0, TTL_IMMUTABLE);
+		tfs_tree_reply_entry(req, tfs_ino_offset(n.id, num));
 		/* A lookup is mostly before a read: while the caller wakes up and
 		 * sends the OPEN, keep the value the open pushes (files.c). */
-		store_record_value(tfs.store, n.id, (uint64_t)num, keep_record, NULL);
+		store_record_value(tfs.store, n.id, num, keep_record, NULL);
 		return;
 	case TFS_KEYS:
 		/* Key files do not exist until written: create() opens them. */
 		break;
 	case TFS_CONSUMERS:
-	case TFS_GROUP:
-		tfs_groups_lookup(req, &n, name);
+	case TFS_GROUP: {
+		fuse_ino_t ino;
+		int err = tfs_groups_lookup(&n, name, &ino);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			tfs_tree_reply_entry(req, ino);
 		return;
+	}
 	default:
-		fuse_reply_err(req, ENOTDIR);
-		return;
+		break;
 	}
 	fuse_reply_err(req, ENOENT);
 }
@@ -309,16 +267,8 @@ void tfs_tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	tfs_ino_parse(ino, &n);
-	double ttl = n.kind == TFS_OFFSET ? TTL_IMMUTABLE
-		   : (n.kind == TFS_LOG || n.kind == TFS_START || n.kind == TFS_END ||
-		      n.kind == TFS_MIRRORED ||
-		      n.kind == TFS_CONFIG || n.kind == TFS_PARTITION || n.kind == TFS_ROOT ||
-		      n.kind == TFS_TOPIC || tfs_groups_kind(n.kind))
-			   ? 0
-			   : TTL_STATIC;
-	fuse_reply_attr(req, &st, ttl);
+	fuse_reply_attr(req, &st, tfs_kind_info(n.kind)->attr_ttl);
 }
-
 /* chmod and chown of a topic directory, with the kernel's rules: only root
  * gives a topic away or changes its group; its owner may change its mode. */
 static int set_topic_owner(fuse_req_t req, uint32_t id, const struct stat *attr, int to_set)
@@ -328,7 +278,7 @@ static int set_topic_owner(fuse_req_t req, uint32_t id, const struct stat *attr,
 	int err = store_topic_by_id(tfs.store, id, &t);
 	if (err)
 		return err;
-	struct owner o = owner_of(&t);
+	struct tfs_owner o = tfs_topic_owner(&t);
 	uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : o.uid;
 	gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : o.gid;
 	mode_t mode = to_set & FUSE_SET_ATTR_MODE ? attr->st_mode & 07777 : o.mode;
@@ -352,8 +302,6 @@ void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int writable = n.kind == TFS_PRODUCE || n.kind == TFS_KEY || n.kind == TFS_CONFIG ||
-		       n.kind == TFS_PART_PRODUCE || n.kind == TFS_GROUP_PART;
 	int owner_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	if (owner_change && n.kind == TFS_TOPIC) {
 		int err = set_topic_owner(req, n.id, attr, to_set);
@@ -369,7 +317,7 @@ void tfs_tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	}
 	/* Truncating is how `echo x > produce` opens: appending is all a log does,
 	 * so `>` behaves like `>>`. Read-only files cannot be truncated. */
-	if ((to_set & FUSE_SET_ATTR_SIZE) && !writable) {
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !tfs_kind_is_writable(n.kind)) {
 		tfs_log(LOG_INFO, "truncate of a read-only file (inode %#" PRIx64 ") refused (EACCES)",
 			(uint64_t)ino);
 		fuse_reply_err(req, EACCES);
@@ -383,140 +331,160 @@ struct dirbuf {
 	char *buf;
 	size_t size;
 	size_t used;
+	off_t off; /* the cookie the listing resumes after */
 };
 
-/* Adds one entry; 0 when the buffer is full (the entry was not added). */
-static int dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t next)
+/* Adds one entry if its cookie is past the one the listing resumes after;
+ * 0, or ENOBUFS when the buffer is full (the entry was not added: the
+ * reply ends before it, and the next READDIR resumes there). */
+static int dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t cookie)
 {
 	struct stat st;
+	if (cookie <= d->off)
+		return 0;
 	memset(&st, 0, sizeof st);
 	st.st_ino = ino;
 	st.st_mode = mode;
 	size_t need = fuse_add_direntry(d->req, NULL, 0, name, NULL, 0);
 	if (d->used + need > d->size)
-		return 0;
-	fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, next);
+		return ENOBUFS;
+	fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, cookie);
 	d->used += need;
-	return 1;
+	return 0;
 }
 
-struct fixed_entry {
-	const char *name;
-	enum tfs_kind kind;
-	mode_t mode;
-};
-
-/* Lists entries[off..count) whose ids are `id`; returns 0 when the buffer filled up. */
-static int dir_add_fixed(struct dirbuf *d, const struct fixed_entry *e, size_t count, off_t off,
-			 uint32_t id, fuse_ino_t self, fuse_ino_t parent)
+/* ".", ".." and the fixed children of directory n, in table order; 0 or
+ * ENOBUFS (dir_add). */
+static int dir_add_fixed(struct dirbuf *d, const struct tfs_node *n, fuse_ino_t self,
+			 fuse_ino_t parent)
 {
-	for (size_t i = (size_t)off; i < count; i++) {
-		fuse_ino_t ino = strcmp(e[i].name, ".") == 0    ? self
-				 : strcmp(e[i].name, "..") == 0 ? parent
-							       : tfs_ino_make(e[i].kind, id, 0);
-		if (!dir_add(d, e[i].name, ino, e[i].mode, (off_t)i + 1))
-			return 0;
+	int err;
+	if ((err = dir_add(d, ".", self, S_IFDIR, TFS_COOKIE_DOT)) != 0 ||
+	    (err = dir_add(d, "..", parent, S_IFDIR, TFS_COOKIE_DOTDOT)) != 0)
+		return err;
+	for (int k = TFS_ROOT + 1; k < TFS_KIND_COUNT; k++) {
+		const struct tfs_kind_info *ki = tfs_kind_info((enum tfs_kind)k);
+		if (ki->parent == n->kind && ki->naming == TFS_NAMED_FIXED &&
+		    tfs_kind_is_present((enum tfs_kind)k) &&
+		    (err = dir_add(d, ki->name, tfs_ino_make((enum tfs_kind)k, n->id, 0), ki->type,
+				   tfs_cookie_fixed((enum tfs_kind)k))) != 0)
+			return err;
 	}
-	return 1;
+	return 0;
 }
 
-static const struct fixed_entry root_entries[] = {
-	{".", TFS_ROOT, S_IFDIR}, {"..", TFS_ROOT, S_IFDIR}};
-static const struct fixed_entry topic_entries[] = {
-	{".", TFS_TOPIC, S_IFDIR},         {"..", TFS_ROOT, S_IFDIR},
-	{"produce", TFS_PRODUCE, S_IFREG}, {"keys", TFS_KEYS, S_IFDIR},
-	{"config", TFS_CONFIG_DIR, S_IFDIR}};
-static const struct fixed_entry plain_dir_entries[] = {
-	{".", TFS_KEYS, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}};
-static const struct fixed_entry partition_entries[] = {
-	{".", TFS_PARTITION, S_IFDIR}, {"..", TFS_TOPIC, S_IFDIR}, {"log", TFS_LOG, S_IFREG},
-	{"start", TFS_START, S_IFREG}, {"end", TFS_END, S_IFREG}, {"produce", TFS_PART_PRODUCE, S_IFREG}};
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define PARTITION_FIXED ((off_t)COUNT(partition_entries))
+/* The number the listing resumes at, as a 32-bit id or index: 0, or
+ * ENOBUFS when no 32-bit number is that far (the listing is over). */
+static int next_number32(off_t off, uint32_t *next)
+{
+	uint64_t v = tfs_cookie_next_number(off);
+	*next = (uint32_t)v;
+	return v <= UINT32_MAX ? 0 : ENOBUFS;
+}
 
-static int readdir_fill(struct dirbuf *d, fuse_ino_t ino, off_t off)
+/* Lists directory ino from cookie d->off on; 0, ENOBUFS when the buffer
+ * filled up (the listing goes on in the next READDIR), or an errno. */
+static int readdir_fill(struct dirbuf *d, fuse_ino_t ino)
 {
 	struct tfs_node n;
 	struct store_topic t;
 	struct store_partition p;
+	struct store_group g;
 	char name[64];
+	uint32_t next;
 	int err = tfs_ino_parse(ino, &n);
 	if (err)
 		return ENOENT;
+	if (!tfs_kind_is_dir(n.kind))
+		return ENOTDIR;
+	const char *prefix = NULL;
 
 	switch (n.kind) {
-	case TFS_ROOT: {
-		/* Topics follow in id order; an entry's cookie is its topic id + 2. */
-		if (!dir_add_fixed(d, root_entries, 2, off, 0, ino, 1))
-			return 0;
-		uint32_t after = off > 2 ? (uint32_t)(off - 2) : 0;
-		while ((err = store_topic_next(tfs.store, after, &t)) == 0) {
-			if (!dir_add(d, t.name, tfs_ino_make(TFS_TOPIC, t.id, 0), S_IFDIR,
-				     (off_t)t.id + 2))
-				return 0;
-			after = t.id;
-		}
+	case TFS_ROOT:
+		if ((err = dir_add_fixed(d, &n, ino, 1)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
+		/* Topics in id order: ids start at 1, after = next - 1 lists from next. */
+		for (uint32_t after = next ? next - 1 : 0;
+		     (err = store_topic_next(tfs.store, after, &t)) == 0; after = t.id)
+			if ((err = dir_add(d, t.name, tfs_ino_make(TFS_TOPIC, t.id, 0), S_IFDIR,
+					   tfs_cookie_numbered(t.id))) != 0)
+				return err;
 		return err == ENOENT ? 0 : err;
-	}
 	case TFS_TOPIC:
 		if ((err = store_topic_by_id(tfs.store, n.id, &t)) != 0)
 			return err;
-		if (!dir_add_fixed(d, topic_entries, COUNT(topic_entries), off, n.id, ino, 1))
-			return 0;
-		for (uint32_t i = off > 5 ? (uint32_t)(off - 5) : 0; i < t.config.partitions; i++) {
+		if ((err = dir_add_fixed(d, &n, ino, 1)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
+		prefix = tfs_kind_info(TFS_PARTITION)->name;
+		for (uint32_t i = next; i < t.config.partitions; i++) {
 			if (store_partition_find(tfs.store, n.id, i, &p) != 0)
 				continue;
-			snprintf(name, sizeof name, "partition-%u", i);
-			if (!dir_add(d, name, tfs_ino_make(TFS_PARTITION, p.gpid, 0), S_IFDIR,
-				     (off_t)i + 6))
-				return 0;
+			snprintf(name, sizeof name, "%s%" PRIu32, prefix, i);
+			if ((err = dir_add(d, name, tfs_ino_make(TFS_PARTITION, p.gpid, 0), S_IFDIR,
+					   tfs_cookie_numbered(i))) != 0)
+				return err;
 		}
-		/* After the partitions, with a cookie past any of theirs. */
-		if (off < TFS_CONSUMERS_COOKIE)
-			dir_add(d, "consumers", tfs_ino_make(TFS_CONSUMERS, n.id, 0), S_IFDIR,
-				TFS_CONSUMERS_COOKIE);
 		return 0;
 	case TFS_KEYS:
-		dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
-			      tfs_ino_make(TFS_TOPIC, n.id, 0));
-		return 0;
+		return dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0));
 	case TFS_CONFIG_DIR:
-		if (!dir_add_fixed(d, plain_dir_entries, 2, off, n.id, ino,
-				   tfs_ino_make(TFS_TOPIC, n.id, 0)))
-			return 0;
-		for (int k = off > 2 ? (int)off - 2 : 0; k < STORE_CFG_COUNT; k++)
-			if (!dir_add(d, store_config_name(k), tfs_ino_make(TFS_CONFIG, n.id, k),
-				     S_IFREG, k + 3))
-				return 0;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0))) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
+		for (uint32_t k = next; k < STORE_CFG_COUNT; k++)
+			if ((err = dir_add(d, store_config_name((int)k),
+					   tfs_ino_make(TFS_CONFIG, n.id, k), S_IFREG,
+					   tfs_cookie_numbered(k))) != 0)
+				return err;
 		return 0;
 	case TFS_PARTITION: {
-		/* Offsets are contiguous in [start, end): listing them needs no record,
-		 * and offset n's cookie is n + PARTITION_FIXED + 1 (+ 1 with the
-		 * mirror), so a listing streams in O(1) memory. */
+		/* Offsets are contiguous in [start, end): listing them needs no
+		 * record, so a listing streams in O(1) memory. */
 		if ((err = store_partition_get(tfs.store, n.id, &p)) != 0)
 			return err;
-		if (!dir_add_fixed(d, partition_entries, COUNT(partition_entries), off, n.id, ino,
-				   tfs_ino_make(TFS_TOPIC, p.topic_id, 0)))
-			return 0;
-		/* With the mirror, its file comes after the fixed entries and the
-		 * offsets one later. */
-		off_t first = PARTITION_FIXED + 1;
-		if (tfs_mirror_is_on()) {
-			if (off < first &&
-			    !dir_add(d, "mirrored", tfs_ino_make(TFS_MIRRORED, n.id, 0), S_IFREG, first))
-				return 0;
-			first++;
-		}
-		uint64_t o = off >= first ? (uint64_t)(off - first) + 1 : 0;
-		if (o < p.start_offset)
-			o = p.start_offset;
-		for (; o < p.end_offset; o++) {
-			snprintf(name, sizeof name, "offset-%" PRIu64, o);
-			if (!dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG, (off_t)o + first))
-				return 0;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, p.topic_id, 0))) != 0)
+			return err;
+		uint64_t o = tfs_cookie_next_number(d->off);
+		prefix = tfs_kind_info(TFS_OFFSET)->name;
+		for (o = o < p.start_offset ? p.start_offset : o; o < p.end_offset; o++) {
+			snprintf(name, sizeof name, "%s%" PRIu64, prefix, o);
+			if ((err = dir_add(d, name, tfs_ino_offset(n.id, o), S_IFREG,
+					   tfs_cookie_numbered(o))) != 0)
+				return err;
 		}
 		return 0;
 	}
+	case TFS_CONSUMERS:
+		if ((err = store_topic_by_id(tfs.store, n.id, &t)) != 0)
+			return err;
+		if ((err = dir_add_fixed(d, &n, ino, tfs_ino_make(TFS_TOPIC, n.id, 0))) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
+		/* Groups in id order; ids start at 1. */
+		for (uint32_t after = next ? next - 1 : 0;
+		     (err = store_group_next(tfs.store, n.id, after, &g)) == 0; after = g.id)
+			if ((err = dir_add(d, g.name, tfs_ino_make(TFS_GROUP, g.id, 0), S_IFDIR,
+					   tfs_cookie_numbered(g.id))) != 0)
+				return err;
+		return err == ENOENT ? 0 : err;
+	case TFS_GROUP:
+		if ((err = store_group_by_id(tfs.store, n.id, &g)) != 0 ||
+		    (err = store_topic_by_id(tfs.store, g.topic_id, &t)) != 0)
+			return err;
+		fuse_ino_t consumers = tfs_ino_make(TFS_CONSUMERS, g.topic_id, 0);
+		if ((err = dir_add_fixed(d, &n, ino, consumers)) != 0 ||
+		    (err = next_number32(d->off, &next)) != 0)
+			return err;
+		prefix = tfs_kind_info(TFS_GROUP_PART)->name;
+		for (uint32_t i = next; i < t.config.partitions; i++) {
+			snprintf(name, sizeof name, "%s%" PRIu32, prefix, i);
+			if ((err = dir_add(d, name, tfs_ino_make(TFS_GROUP_PART, n.id, i), S_IFREG,
+					   tfs_cookie_numbered(i))) != 0)
+				return err;
+		}
+		return 0;
 	default:
 		return ENOTDIR;
 	}
@@ -526,30 +494,29 @@ void tfs_tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct tfs_node n;
-	if (tfs_ino_parse(ino, &n) == 0 && (n.kind == TFS_CONSUMERS || n.kind == TFS_GROUP)) {
-		tfs_groups_readdir(req, &n, ino, size, off);
-		return;
-	}
-	struct dirbuf d = {req, malloc(size), size, 0};
+	struct dirbuf d = {req, malloc(size), size, 0, off};
 	if (!d.buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int err = readdir_fill(&d, ino, off);
-	if (err)
+	int err = readdir_fill(&d, ino);
+	if (err && err != ENOBUFS) /* a full buffer: what fits is the reply */
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_buf(req, d.buf, d.used);
 	free(d.buf);
 }
-
 void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct store_topic t;
 	struct tfs_node n;
 	if (tfs_ino_parse(parent, &n) == 0 && n.kind == TFS_CONSUMERS) {
-		tfs_groups_mkdir(req, n.id, name);
+		fuse_ino_t ino;
+		int err = tfs_groups_mkdir(n.id, name, &ino);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			tfs_tree_reply_entry(req, ino);
 		return;
 	}
 	if (parent != 1) {
@@ -573,7 +540,7 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		return;
 	}
 	tfs_log(LOG_INFO, "topic '%s' created with %u partition(s)", name, t.config.partitions);
-	reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0), TTL_STATIC, TTL_STATIC);
+	tfs_tree_reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0));
 }
 
 void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -9,6 +9,8 @@
 #include "logging.h"
 #include "mirrored.h"
 #include "tfs.h"
+#include "tree.h"
+#include "xattr.h"
 
 #define XA_KEY "user.topicfs.key"
 #define XA_TIMESTAMP "user.topicfs.timestamp"

@@ -165,11 +165,11 @@ def test_a_listing_resumed_at_any_cookie_neither_skips_nor_repeats(mnt, where):
     for i, (_, cookie) in enumerate(full):
         assert [n for n, _ in listing(path, cookie)] == names[i + 1:], (where, cookie)
     if where == "topic":
-        # consumers came last, and no other entry's cookie moved.
+        # consumers is a fixed entry: listed before the partitions, with a
+        # cookie below all of theirs, so more partitions never move it.
         cookies = dict(full)
-        assert names[-1] == "consumers"
-        assert [cookies[n] for n in ["produce", "keys", "config"]] == [3, 4, 5]
-        assert [cookies[f"partition-{i}"] for i in range(3)] == [6, 7, 8]
+        assert names[:6] == [".", "..", "produce", "keys", "config", "consumers"]
+        assert max(cookies[n] for n in names[:6]) < min(cookies[n] for n in names[6:])
 
 
 def test_a_group_sees_partitions_added_later_from_their_start(mnt):
