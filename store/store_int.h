@@ -93,6 +93,9 @@ struct store {
 	atomic_int subscribers;
 };
 
+#define TOPIC_REC_VERSION 1u
+#define PART_REC_VERSION 1u
+
 /* Stored topic record. `size` is the number of bytes written, so later
  * versions can append fields (groups, owner, mirror state) and still read old
  * records; missing fields read as zero. Native-endian, copied with memcpy. */
@@ -224,7 +227,7 @@ void store_wal_release(struct store *s, int pinned);
 void store_wal_durable(struct store *s, uint64_t lsn);
 void store_wal_close(struct store *s);
 
-/* --- store.c: transactions --- */
+/* --- txn.c --- */
 
 /* A write operation. Returns 0, a positive errno, or an LMDB code; it may be
  * run again from the start after the map grew, so it must not keep state
@@ -243,16 +246,25 @@ int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, 
 int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
 			const char *what);
 
-/* Creates DIR/topicfs.reserve, reserve_size bytes allocated on disk, if it is
- * missing and the disk has room for it twice over. Quiet on failure. */
-void store_reserve_make(struct store *s);
-
 /* A read transaction holding map_lock shared; end it with store_read_end.
  * It sees every append whose call returned (the WAL is folded first). */
 int store_read_begin(struct store *s, MDB_txn **txn);
 /* The same without folding: the state LMDB has. */
 int store_read_begin_raw(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
+/* Reads the map's size from LMDB (and finds the map again); after the map is
+ * (re)made, map_lock held exclusive. 0 or an LMDB code. */
+int store_map_refresh(struct store *s);
+
+/* --- reserve.c --- */
+
+/* Sets reserve_size from the size of the disk holding the data directory. */
+void store_reserve_measure(struct store *s);
+/* Creates DIR/topicfs.reserve, reserve_size bytes allocated on disk, if it is
+ * missing and the disk has room for it twice over. Quiet on failure. */
+void store_reserve_make(struct store *s);
+/* Gives the reserve back to the disk (logged): 0, or ENOENT when it was not there. */
+int store_reserve_release(struct store *s);
 
 /* --- read.c --- */
 
@@ -263,7 +275,7 @@ void store_read_end(struct store *s, MDB_txn *txn);
 int store_seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
 		     MDB_val *d);
 
-/* --- store.c: records and keys --- */
+/* --- records.c --- */
 
 void store_be32(unsigned char *p, uint32_t v);
 void store_be64(unsigned char *p, uint64_t v);
@@ -279,7 +291,17 @@ int store_part_put_rec(struct store *s, MDB_txn *txn, uint32_t gpid,
 int store_part_gpid(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t index,
 		    uint32_t *gpid);
 
+/* Reads a counter of the meta database: 0, MDB_NOTFOUND or an LMDB/errno code. */
+int store_meta_get(struct store *s, MDB_txn *txn, const char *name, uint32_t *v);
+int store_meta_put(struct store *s, MDB_txn *txn, const char *name, uint32_t v);
+/* Copies a stored topic record (a cursor's) into rec: 0, or EIO when it is too short. */
+int store_topic_rec_decode(const MDB_val *d, struct store_topic_rec *rec);
+
 void store_rec_to_config(const struct store_topic_rec *rec, struct store_config *cfg);
+void store_config_to_rec(const struct store_config *cfg, struct store_topic_rec *rec);
+void store_rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t);
+void store_rec_to_partition(uint32_t gpid, const struct store_part_rec *rec,
+			    struct store_partition *p);
 
 /* --- retention.c --- */
 
