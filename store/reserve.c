@@ -17,7 +17,7 @@
  * room. DIR/topicfs.reserve holds a little disk space (1/32 of the disk,
  * 256 KiB .. 8 MiB) for that moment: a delete that fails with ENOSPC removes
  * it and tries again. Deletes also go in bounded transactions
- * (store_purge_partition), so that room suffices for a topic of any size.
+ * (topic_delete.c, trim.c), so that room suffices for a topic of any size.
  * Retention runs make it again once the disk has room. Appends never use it. */
 
 #define RESERVE_MIN ((size_t)256 << 10)

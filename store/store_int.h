@@ -303,12 +303,34 @@ void store_rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t
 void store_rec_to_partition(uint32_t gpid, const struct store_part_rec *rec,
 			    struct store_partition *p);
 
-/* --- retention.c --- */
+/* --- trim.c: deleting a partition's oldest batches (retention, topic deletion) --- */
 
-/* Deletes all of partition gpid's batches, oldest first, in transactions of
- * bounded size (start advances as retention would), so deleting a big topic
- * on a full disk needs only a few free pages at a time. */
-int store_purge_partition(struct store *s, uint32_t gpid);
+/* Batches deleted per write txn, so appends never wait long behind a delete. */
+#define STORE_TRIM_BATCHES 1024
+
+struct store_trim {
+	uint32_t gpid;
+	int limit;          /* batches per txn; store_trim_step halves it on ENOSPC */
+	/* What goes (whole batches, but bytes beyond `keep` record by record): */
+	bool by_time;       /* batches stamped before cutoff */
+	int64_t cutoff;
+	bool by_size;       /* the oldest log bytes beyond keep */
+	uint64_t keep;
+	/* Out, of the last txn: */
+	uint64_t deleted;   /* records deleted */
+	uint32_t topic_id;  /* the partition's topic */
+	uint64_t start;     /* the partition's start after it */
+	bool more;          /* stopped at limit: run again */
+};
+
+/* Inside txn: deletes the oldest batches of a->gpid, whose record p is, as
+ * a says, and saves p with its new start. 0, EIO (logged) if the stored
+ * partition contradicts itself, or an LMDB code. */
+int store_trim_front(struct store *s, MDB_txn *txn, struct store_part_rec *p,
+		     struct store_trim *a);
+/* Runs fn (which calls store_trim_front, a its arg) in one committed delete
+ * transaction, smaller and smaller while the disk is full. 0 or an errno. */
+int store_trim_step(struct store *s, store_write_fn fn, struct store_trim *a, const char *what);
 
 /* --- snapshot.c: power-safe syncs (see the comment there) --- */
 
