@@ -1,4 +1,4 @@
-/* topic_delete.c — deleting a topic: its records first, a bounded transaction at a time, then the rest. */
+/* topic_delete.c — deleting a topic: big partitions emptied in bounded txns, then the rest. */
 #include <errno.h>
 #include <string.h>
 
