@@ -1,4 +1,4 @@
-/* env.c — the LMDB environment of a data directory: open, lock, databases, close, sync. */
+/* env.c — the LMDB environment of a data directory: open, lock, databases, close. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -222,11 +222,4 @@ void store_close(struct store *s)
 	store_events_destroy(s);
 	free(s->dir);
 	free(s);
-}
-
-int store_sync(struct store *s)
-{
-	if (s->before_wait)
-		s->before_wait();
-	return store_snapshot_sync(s, 0);
 }

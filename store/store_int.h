@@ -234,27 +234,30 @@ void store_wal_close(struct store *s);
  * across calls other than through arg's inputs. */
 typedef int (*store_write_fn)(struct store *s, MDB_txn *txn, void *arg);
 
-/* Runs fn in a write transaction and commits it, after the appends the WAL
- * holds (none may slip in between). On MDB_MAP_FULL, grows the map (at least
- * doubling it, by at least `need` bytes) and runs fn again. 0 or an errno. */
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
-/* store_write without the WAL: what the WAL's fold and replay use. */
+/* Runs fn in a write transaction and commits it. On MDB_MAP_FULL, grows the
+ * map (at least doubling it, by at least `need` bytes) and runs fn again.
+ * 0 or an errno. Without the WAL: what the WAL's fold and replay use. */
 int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
-
-/* store_write for deletes, which must work on a full disk: on ENOSPC it
- * gives up the space reserve (see store_reserve_make) and tries once more. */
-int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
-			const char *what);
-
-/* A read transaction holding map_lock shared; end it with store_read_end.
- * It sees every append whose call returned (the WAL is folded first). */
-int store_read_begin(struct store *s, MDB_txn **txn);
-/* The same without folding: the state LMDB has. */
+/* A read transaction holding map_lock shared, of the state LMDB has (the
+ * WAL not folded); end it with store_read_end. */
 int store_read_begin_raw(struct store *s, MDB_txn **txn);
 void store_read_end(struct store *s, MDB_txn *txn);
 /* Reads the map's size from LMDB (and finds the map again); after the map is
  * (re)made, map_lock held exclusive. 0 or an LMDB code. */
 int store_map_refresh(struct store *s);
+
+/* --- write.c: what every other change and read goes through --- */
+
+/* store_write_raw after the appends the WAL holds (none may slip in between),
+ * synced before it returns with sync=always. */
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
+/* store_write for deletes, which must work on a full disk: on ENOSPC it
+ * gives up the space reserve (see store_reserve_make) and tries once more. */
+int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
+			const char *what);
+/* store_read_begin_raw that sees every append whose call returned (the WAL is
+ * folded first). */
+int store_read_begin(struct store *s, MDB_txn **txn);
 
 /* --- reserve.c --- */
 

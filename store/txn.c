@@ -1,4 +1,4 @@
-/* txn.c — transactions: read and write ones, map growth, the WAL folded first, deletes on a full disk. */
+/* txn.c — LMDB transactions: read and write ones, the map grown when it is full. */
 #include <errno.h>
 #include <stdint.h>
 
@@ -69,13 +69,6 @@ int store_read_begin_raw(struct store *s, MDB_txn **txn)
 	return store_errno(txn_begin(s, MDB_RDONLY, txn, NULL), "begin read txn");
 }
 
-int store_read_begin(struct store *s, MDB_txn **txn)
-{
-	/* A fold that fails (a full disk) must not stop reads of what is stored. */
-	store_wal_fold(s);
-	return store_read_begin_raw(s, txn);
-}
-
 void store_read_end(struct store *s, MDB_txn *txn)
 {
 	mdb_txn_abort(txn);
@@ -107,12 +100,6 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 	}
 }
 
-/* sync=always: every change is durable before the call that made it returns. */
-static int sync_if_always(struct store *s)
-{
-	return s->sync_always && s->snap_fd >= 0 ? store_sync(s) : 0;
-}
-
 int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
 {
 	/* LMDB has one writer at a time: with another one in, this one waits. */
@@ -127,32 +114,6 @@ int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, 
 	if (rc == 0 && atomic_fetch_add(&s->commits, 1) % STORE_UNMAP_COMMITS == 0)
 		store_unmap_pages(s);
 	return rc;
-}
-
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what)
-{
-	if (pthread_rwlock_trywrlock(&s->wal_gate) != 0) {
-		if (s->before_wait)
-			s->before_wait();
-		pthread_rwlock_wrlock(&s->wal_gate);
-	}
-	int rc = store_wal_fold(s);
-	if (rc == 0)
-		rc = store_write_raw(s, fn, arg, need, what);
-	pthread_rwlock_unlock(&s->wal_gate);
-	return rc == 0 ? sync_if_always(s) : rc;
-}
-
-int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
-			const char *what)
-{
-	/* Deletes need not wait for appends a full disk holds back in the WAL:
-	 * they come first, and appends to a deleted topic go with it. */
-	store_wal_fold(s);
-	int rc = store_write_raw(s, fn, arg, need, what);
-	if (rc == ENOSPC && store_reserve_release(s) == 0)
-		rc = store_write_raw(s, fn, arg, need, what);
-	return rc == 0 ? sync_if_always(s) : rc;
 }
 
 void store_set_wait_hook(struct store *s, void (*fn)(void))
