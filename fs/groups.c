@@ -281,7 +281,7 @@ void tfs_groups_mkdir(fuse_req_t req, uint32_t topic_id, const char *name)
 {
 	struct store_group g;
 	struct store_topic t;
-	if (!store_name_valid(name, strlen(name))) {
+	if (!store_name_is_valid(name, strlen(name))) {
 		tfs_log(LOG_INFO,
 			"mkdir consumers/'%.300s': not a group name (1-249 of [a-zA-Z0-9._-]) (EINVAL)",
 			name);

@@ -188,15 +188,15 @@ int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_c
 	return rc;
 }
 
-int store_group_ready(struct store *s, uint32_t group_id)
+bool store_group_is_ready(struct store *s, uint32_t group_id)
 {
 	MDB_txn *txn;
 	int rc = store_read_begin(s, &txn);
 	if (rc)
-		return -rc;
+		return true; /* a consume would report it at once */
 	struct group_rec g;
 	uint32_t parts;
-	int ready = 0;
+	bool ready = false;
 	rc = store_group_and_topic(s, txn, group_id, &g, &parts);
 	for (uint32_t i = 0; rc == 0 && i < parts && !ready; i++) {
 		struct store_group_view v;
@@ -204,6 +204,6 @@ int store_group_ready(struct store *s, uint32_t group_id)
 			ready = v.committed < v.p.end_offset;
 	}
 	store_read_end(s, txn);
-	rc = store_errno(rc, "group ready");
-	return rc ? -rc : ready;
+	/* An error is ready too: a consume reports it, without waiting. */
+	return store_errno(rc, "group ready") != 0 || ready;
 }

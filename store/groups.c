@@ -110,7 +110,7 @@ int store_group_create(struct store *s, uint32_t topic_id, const char *name,
 		       struct store_group *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len))
+	if (!store_name_is_valid(name, len))
 		return EINVAL;
 	struct create_args a = {topic_id, name, len, {0}};
 	int rc = store_write(s, create_txn, &a, 64 * 1024, "create group");
@@ -157,7 +157,7 @@ static int delete_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_group_delete(struct store *s, uint32_t topic_id, const char *name, uint32_t *id)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len))
+	if (!store_name_is_valid(name, len))
 		return ENOENT;
 	struct delete_args a = {topic_id, name, len, 0};
 	int rc = store_write_freeing(s, delete_txn, &a, 64 * 1024, "delete group");
@@ -195,7 +195,7 @@ int store_group_by_name(struct store *s, uint32_t topic_id, const char *name,
 			struct store_group *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len))
+	if (!store_name_is_valid(name, len))
 		return ENOENT;
 	MDB_txn *txn;
 	int rc = store_read_begin(s, &txn);

@@ -54,13 +54,6 @@ void store_close(struct store *s);
  * call it about once a second whatever the sync mode. */
 int store_sync(struct store *s);
 
-/* Log views read through the map (store_log_view) and LMDB's own lookups
- * leave the pages they touch mapped in the process: this unmaps them, so the
- * resident size does not grow with the data read. They stay in the page
- * cache. Such views do it by themselves every few tens of MiB; call it now
- * and then for the rest. */
-void store_unmap_pages(struct store *s);
-
 /* fn is called on the calling thread just before the store may wait: for
  * another write transaction to end, or for the disk (a sync). topicfs lets
  * another thread take requests meanwhile. Set once, before other threads use s. */
@@ -224,22 +217,6 @@ size_t store_iov_bytes(const struct iovec *iov, int count);
  * or ERANGE / ENOENT as store_log_read (fn not called then). */
 int store_log_view(struct store *s, uint32_t gpid, uint64_t pos, size_t size, store_log_fn fn,
 		   void *arg);
-/* store_log_view for an fn that may send the pieces from the store's file
- * (store_map_file, splice(2)) instead of reading them through the map: it
- * counts what it does read through the map itself (store_count_mapped). */
-int store_log_view_uncounted(struct store *s, uint32_t gpid, uint64_t pos, size_t size,
-			     store_log_fn fn, void *arg);
-/* Where len bytes at p, a piece of a view, lie in the store's file: 1 with
- * *fd and *off set (valid as long as the view), 0 if p is not in the map. */
-int store_map_file(struct store *s, const void *p, size_t len, int *fd, off_t *off);
-/* Copies len bytes at src, in a view's piece, with pread(2) from the store's
- * file, so that their pages are not mapped in; ctx is the store. Nonzero on
- * failure. Also how single records are read (a store_batch_copy_fn). */
-int store_map_copy(void *ctx, const void *src, void *dst, size_t len);
-/* Inside a view: fn read this many bytes through the map. Past a few tens of
- * MiB the map's pages are unmapped (see store_unmap_pages). */
-void store_count_mapped(struct store *s, size_t bytes);
-
 /* Deletes, oldest first, records older than retention.ms (relative to now_ms) or
  * beyond retention.bytes (counted as log bytes) in every partition. start_offset
  * and start_pos advance; end never moves. *deleted (may be NULL) counts records. */
@@ -366,8 +343,11 @@ struct store_consumed {
  * calls never hand out the same record. ENOENT: group or topic gone. */
 int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
 			void *arg, struct store_consumed *out);
-/* 1 if the group has records to consume, 0 if not, or a negative errno. */
-int store_group_ready(struct store *s, uint32_t group_id);
+/* Whether store_group_consume would return without waiting for an append:
+ * true if the group has records to consume, or if the store cannot tell
+ * (the group or topic is gone, or an error: logged, and the consume reports
+ * it). */
+bool store_group_is_ready(struct store *s, uint32_t group_id);
 
 /* Called for each group partition whose committed offset retention passed. */
 typedef void (*store_missed_fn)(const struct store_group *g, uint32_t index, uint64_t missed,

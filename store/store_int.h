@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "resident.h"
 #include "store.h"
 
 #define STORE_FORMAT_VERSION 1u

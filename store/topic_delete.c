@@ -112,7 +112,7 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_topic_delete(struct store *s, const char *name)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len))
+	if (!store_name_is_valid(name, len))
 		return ENOENT;
 	struct store_topic t;
 	int rc = store_topic_by_name(s, name, &t);

@@ -97,7 +97,7 @@ int store_topic_create_as(struct store *s, const char *name, const struct store_
 			  uint32_t uid, uint32_t gid, uint32_t mode, struct store_topic *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len) || store_config_check(cfg) || mode > 0177777)
+	if (!store_name_is_valid(name, len) || store_config_check(cfg) || mode > 0177777)
 		return EINVAL;
 	struct topic_create_args a = {
 		.name = name, .len = len, .cfg = cfg, .uid = uid, .gid = gid, .mode = mode};
@@ -140,7 +140,7 @@ int store_topic_set_owner(struct store *s, uint32_t topic_id, uint32_t uid, uint
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
-	if (!store_name_valid(name, len))
+	if (!store_name_is_valid(name, len))
 		return ENOENT;
 	MDB_txn *txn;
 	int rc = store_read_begin_raw(s, &txn);

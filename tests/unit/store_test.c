@@ -192,20 +192,20 @@ static void test_names_follow_kafka_rule(void)
 {
 	char name[300];
 	memset(name, 'a', sizeof(name));
-	CHECK(store_name_valid(name, 249), "249 chars are fine");
-	CHECK(!store_name_valid(name, 250), "250 chars are too many");
-	CHECK(store_name_valid("a", 1), "one char");
-	CHECK(store_name_valid("My_topic-1.x", 12), "all allowed chars");
-	CHECK(store_name_valid("...", 3), "three dots is a name");
-	CHECK(store_name_valid(".a", 2), "leading dot");
-	CHECK(!store_name_valid(".", 1), "dot");
-	CHECK(!store_name_valid("..", 2), "dot dot");
-	CHECK(!store_name_valid("", 0), "empty");
-	CHECK(!store_name_valid("a/b", 3), "slash");
-	CHECK(!store_name_valid("a b", 3), "space");
-	CHECK(!store_name_valid("caf\xc3\xa9", 5), "non-ASCII");
-	CHECK(!store_name_valid("a\0b", 3), "NUL inside");
-	CHECK(!store_name_valid("a:b", 3), "colon");
+	CHECK(store_name_is_valid(name, 249), "249 chars are fine");
+	CHECK(!store_name_is_valid(name, 250), "250 chars are too many");
+	CHECK(store_name_is_valid("a", 1), "one char");
+	CHECK(store_name_is_valid("My_topic-1.x", 12), "all allowed chars");
+	CHECK(store_name_is_valid("...", 3), "three dots is a name");
+	CHECK(store_name_is_valid(".a", 2), "leading dot");
+	CHECK(!store_name_is_valid(".", 1), "dot");
+	CHECK(!store_name_is_valid("..", 2), "dot dot");
+	CHECK(!store_name_is_valid("", 0), "empty");
+	CHECK(!store_name_is_valid("a/b", 3), "slash");
+	CHECK(!store_name_is_valid("a b", 3), "space");
+	CHECK(!store_name_is_valid("caf\xc3\xa9", 5), "non-ASCII");
+	CHECK(!store_name_is_valid("a\0b", 3), "NUL inside");
+	CHECK(!store_name_is_valid("a:b", 3), "colon");
 }
 
 static void test_config_defaults_and_names(void)
