@@ -23,27 +23,6 @@
 
 #include "group_rec.h"
 
-/* Deletes every key of dbi that starts with the 4 bytes of prefix. */
-static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint32_t prefix)
-{
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, dbi, &c);
-	if (rc)
-		return rc;
-	unsigned char kb[4];
-	store_be32(kb, prefix);
-	MDB_val k = {sizeof(kb), kb}, d;
-	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, kb, 4) == 0) {
-		if ((rc = mdb_cursor_del(c, 0)))
-			break;
-		/* After a delete, MDB_NEXT yields the key that followed it. */
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* --- create, delete, look up --- */
 
 struct create_args {
@@ -128,7 +107,7 @@ static int drop_group(struct store *s, MDB_txn *txn, uint32_t gid)
 	int rc = mdb_del(txn, s->groups, &k, NULL);
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	return delete_prefix(txn, s->group_offsets, gid);
+	return store_delete_prefix(txn, s->group_offsets, gid);
 }
 
 struct delete_args {

@@ -186,3 +186,24 @@ void store_rec_to_partition(uint32_t gpid, const struct store_part_rec *rec,
 	p->end_pos = rec->end_pos;
 	p->last_append_ms = rec->last_append_ms;
 }
+
+int store_delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint32_t prefix)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	unsigned char kb[4];
+	store_be32(kb, prefix);
+	MDB_val k = {sizeof(kb), kb}, d;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, kb, 4) == 0) {
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+		/* After a delete, MDB_NEXT yields the key that followed it. */
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}

@@ -298,6 +298,10 @@ int store_part_gpid(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t i
 /* Reads a counter of the meta database: 0, MDB_NOTFOUND or an LMDB/errno code. */
 int store_meta_get(struct store *s, MDB_txn *txn, const char *name, uint32_t *v);
 int store_meta_put(struct store *s, MDB_txn *txn, const char *name, uint32_t v);
+/* Deletes, inside txn, every key of dbi that starts with prefix (4 bytes, big-endian):
+ * a partition's entries under its gpid, a topic's or a group's under its id. 0 or an
+ * LMDB code. */
+int store_delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint32_t prefix);
 /* Copies a stored topic record (a cursor's) into rec: 0, or EIO when it is too short. */
 int store_topic_rec_decode(const MDB_val *d, struct store_topic_rec *rec);
 

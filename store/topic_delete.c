@@ -8,28 +8,6 @@
 #define PURGE_RECORDS 1024
 #define PURGE_BYTES ((uint64_t)1 << 20)
 
-/* Deletes every key of db that starts with the 4-byte big-endian gpid. */
-static int delete_gpid_range(MDB_txn *txn, MDB_dbi dbi, uint32_t gpid)
-{
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, dbi, &c);
-	if (rc)
-		return rc;
-	unsigned char kb[4];
-	store_be32(kb, gpid);
-	MDB_val k = {sizeof(kb), kb}, d;
-	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= 4 && memcmp(k.mv_data, kb, 4) == 0) {
-		rc = mdb_cursor_del(c, 0);
-		if (rc)
-			break;
-		/* After a delete, MDB_NEXT yields the key that followed it. */
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* Empties partition gpid, oldest batch first, in bounded transactions (start
  * advances as retention would): deleting a big topic on a full disk then
  * needs only a few free pages at a time. */
@@ -85,9 +63,9 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 		uint32_t gpid;
 		if ((rc = store_part_gpid(s, txn, id, i, &gpid)))
 			return rc == MDB_NOTFOUND ? EIO : rc;
-		if ((rc = delete_gpid_range(txn, s->batches, gpid)) ||
-		    (rc = delete_gpid_range(txn, s->positions, gpid)) ||
-		    (rc = delete_gpid_range(txn, s->mirror, gpid)))
+		if ((rc = store_delete_prefix(txn, s->batches, gpid)) ||
+		    (rc = store_delete_prefix(txn, s->positions, gpid)) ||
+		    (rc = store_delete_prefix(txn, s->mirror, gpid)))
 			return rc;
 		unsigned char pk[4];
 		store_be32(pk, gpid);
@@ -99,7 +77,7 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 	if ((rc = store_groups_drop_topic(s, txn, id)))
 		return rc;
 	/* The topic's (id, index) entries are contiguous under the id prefix. */
-	if ((rc = delete_gpid_range(txn, s->topic_parts, id)))
+	if ((rc = store_delete_prefix(txn, s->topic_parts, id)))
 		return rc;
 	unsigned char tk[4];
 	store_be32(tk, id);
