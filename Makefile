@@ -40,14 +40,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Made anew: a member whose source was removed must not stay in it.
 $(BUILD)/libstore.a: $(STORE_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/topicfs: $(FS_OBJ) $(BUILD)/libmirror.a $(BUILD)/libstore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libmirror.a: $(MIRROR_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 # The tests' Kafka cluster: librdkafka's mock, driven over stdin.
 $(BUILD)/kafka_mock: tests/kafka_mock.c

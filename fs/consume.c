@@ -312,7 +312,7 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	int ready = f->rest != NULL;
 	pthread_mutex_unlock(&f->lock);
 	if (!ready)
-		ready = store_group_ready(tfs.store, f->group_id) != 0; /* an error: read says */
+		ready = store_group_is_ready(tfs.store, f->group_id); /* an error: read says */
 	struct poller *old = take_poller(f), *p = NULL;
 	if (!ready && ph && (p = malloc(sizeof *p))) {
 		*p = (struct poller){pollers, f, ph};

@@ -155,7 +155,7 @@ int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino)
 {
 	struct store_group g;
 	struct store_topic t;
-	if (!store_name_valid(name, strlen(name))) {
+	if (!store_name_is_valid(name, strlen(name))) {
 		tfs_log(LOG_INFO,
 			"mkdir consumers/'%.300s': not a group name (1-249 of [a-zA-Z0-9._-]) (EINVAL)",
 			name);

@@ -11,6 +11,7 @@
 #include "groups.h"
 #include "housekeeping.h"
 #include "logging.h"
+#include "resident.h"
 #include "tfs.h"
 
 /* Above this many bytes of the store's file mapped, unmap them (store_unmap_pages). */

@@ -14,6 +14,7 @@
 
 #include "log_reply.h"
 #include "logging.h"
+#include "resident.h"
 
 /* Splicing costs a system call per piece: a reply of only smaller pieces
  * (small batches, records appended a few at a time) goes out from the map in
@@ -109,7 +110,7 @@ int tfs_log_reply(const struct iovec *iov, int count, void *arg)
 		int fd;
 		off_t off;
 		*b = (struct fuse_buf){.size = iov[i].iov_len, .mem = iov[i].iov_base};
-		if (!store_map_file(tfs.store, iov[i].iov_base, iov[i].iov_len, &fd, &off))
+		if (store_map_file(tfs.store, iov[i].iov_base, iov[i].iov_len, &fd, &off) != 0)
 			continue; /* a hole's zeros or a carried record's rest */
 		b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		b->fd = fd;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "logview.h"
+#include "resident.h"
 
 struct tfs_logview *tfs_logview_new(uint32_t gpid)
 {

@@ -39,8 +39,8 @@ size_t tfs_producer_held_total(void)
 int tfs_producer_open(struct tfs_producer **out, struct store *s,
 		      const struct tfs_producer_args *a)
 {
-	struct store_config cfg;
-	int err = store_topic_config_of(s, a->topic_id, &cfg);
+	struct store_topic t;
+	int err = store_topic_by_id(s, a->topic_id, &t);
 	if (err)
 		return err;
 	struct tfs_producer *p = calloc(1, sizeof *p);
@@ -50,7 +50,7 @@ int tfs_producer_open(struct tfs_producer **out, struct store *s,
 	p->store = s;
 	p->topic_id = a->topic_id;
 	p->partition = a->partition;
-	p->framing = cfg.framing;
+	p->framing = t.config.framing;
 	p->write_max = a->write_max;
 	if (a->key) {
 		p->key = malloc(a->key_len + 1);
@@ -295,17 +295,17 @@ int tfs_producer_write(struct tfs_producer *p, const char *buf, size_t size)
 int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
 			   const struct store_request *req)
 {
-	struct store_config cfg;
+	struct store_topic t;
 	if (size == 0)
 		return 0;
-	int err = store_topic_config_of(p->store, p->topic_id, &cfg);
+	int err = store_topic_by_id(p->store, p->topic_id, &t);
 	if (err)
 		return err;
 	pthread_mutex_lock(&p->lock);
 	if (p->framing == STORE_FRAMING_WRITES)
-		err = write_whole(p, &cfg, buf, size, req);
+		err = write_whole(p, &t.config, buf, size, req);
 	else
-		err = write_lines(p, &cfg, buf, size, req);
+		err = write_lines(p, &t.config, buf, size, req);
 	trim(p);
 	pthread_mutex_unlock(&p->lock);
 	return err;
@@ -313,15 +313,15 @@ int tfs_producer_write_req(struct tfs_producer *p, const char *buf, size_t size,
 
 int tfs_producer_flush(struct tfs_producer *p)
 {
-	struct store_config cfg;
+	struct store_topic t;
 	struct store_record_in r;
 	int err = 0;
 	pthread_mutex_lock(&p->lock);
 	if (p->partial_len > 0 && p->state == TFS_LINE) {
-		err = store_topic_config_of(p->store, p->topic_id, &cfg);
+		err = store_topic_by_id(p->store, p->topic_id, &t);
 		if (!err) {
-			make_record(p, &cfg, p->partial, p->partial_len, &r);
-			err = refusal(&r, &cfg);
+			make_record(p, &t.config, p->partial, p->partial_len, &r);
+			err = refusal(&r, &t.config);
 			if (!err)
 				err = append(p, &r, 1, NULL);
 		}

@@ -209,7 +209,7 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	switch (n.kind) {
 	case TFS_ROOT:
-		if (!store_name_valid(name, strlen(name)) ||
+		if (!store_name_is_valid(name, strlen(name)) ||
 		    store_topic_by_name(tfs.store, name, &t) != 0)
 			break;
 		tfs_tree_reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0));
@@ -525,7 +525,7 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (!store_name_valid(name, strlen(name))) {
+	if (!store_name_is_valid(name, strlen(name))) {
 		tfs_log(LOG_INFO,
 			"mkdir '%.300s': not a topic name (1-249 of [a-zA-Z0-9._-]) (EINVAL)", name);
 		fuse_reply_err(req, EINVAL);
@@ -555,7 +555,7 @@ void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	int err = store_name_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
+	int err = store_name_is_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
 	if (err)
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
 	else

@@ -1,7 +1,7 @@
-/* fuzz_names.c — libFuzzer target: topic/group names (store_name_valid).
+/* fuzz_names.c — libFuzzer target: topic/group names (store_name_is_valid).
  *
  * The fuzz/ directory holds one libFuzzer target per parser of user input:
- *   fuzz_names    store_name_valid            Kafka's topic-name rule
+ *   fuzz_names    store_name_is_valid            Kafka's topic-name rule
  *   fuzz_config   store_config_parse/_format  config/<name> values, round trip
  *   fuzz_numbers  tfs_parse_u64               offset-<n> / partition-<N> names
  *   fuzz_batch    store_batch_decode/_record  the stored batch encoding
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!name)
 		return 0;
 	memcpy(name, data, size);
-	int got = store_name_valid(name, size);
+	int got = store_name_is_valid(name, size);
 	if (got != model(data, size))
 		abort();
 	free(name);

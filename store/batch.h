@@ -46,7 +46,7 @@ struct store_batch_rec {
 /* Record i of a decoded batch. EIO: i out of range or the batch is corrupt. */
 int store_batch_record(const struct store_batch *b, uint32_t i, struct store_batch_rec *r);
 
-/* Reads len bytes at src (inside a batch value) into dst; nonzero on failure. */
+/* Reads len bytes at src (inside a batch value) into dst: 0 or an errno. */
 typedef int (*store_batch_copy_fn)(void *ctx, const void *src, void *dst, size_t len);
 
 /* store_batch_decode reading only the header, through copy(). */

@@ -2,6 +2,7 @@
 #ifndef TOPICFS_CONFIG_H
 #define TOPICFS_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,8 +58,8 @@ size_t store_config_format(const struct store_config *cfg, enum store_config_key
 			   size_t size);
 
 /* Kafka's topic-name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..".
- * Returns 1 if name[0..len) is valid, 0 if not. */
-int store_name_valid(const char *name, size_t len);
+ * Whether name[0..len) keeps it (also for consumer group names). */
+bool store_name_is_valid(const char *name, size_t len);
 
 /* Kafka's murmur2 (as in org.apache.kafka.common.utils.Utils.murmur2). */
 int32_t store_murmur2(const void *data, size_t len);

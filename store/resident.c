@@ -74,10 +74,10 @@ int store_map_file(struct store *s, const void *p, size_t len, int *fd, off_t *o
 	mdb_filehandle_t f;
 	if (!s->map_addr || a < base || a - base >= s->map_size ||
 	    len > s->map_size - (a - base) || mdb_env_get_fd(s->env, &f) != 0)
-		return 0;
+		return ENOENT;
 	*fd = f;
 	*off = (off_t)(a - base);
-	return 1;
+	return 0;
 }
 
 int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
@@ -85,7 +85,7 @@ int store_map_copy(void *ctx, const void *src, void *dst, size_t len)
 	struct store *s = ctx;
 	int fd;
 	off_t off;
-	if (!store_map_file(s, src, len, &fd, &off)) {
+	if (store_map_file(s, src, len, &fd, &off) != 0) {
 		memcpy(dst, src, len);
 		return 0;
 	}

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "resident.h"
 #include "store.h"
 
 #define STORE_FORMAT_VERSION 1u
@@ -134,6 +135,8 @@ struct store {
 	struct store_topic_slot topic_cache[STORE_TOPIC_CACHE];
 };
 
+#define TOPIC_REC_VERSION 1u
+#define PART_REC_VERSION 1u
 
 /* Stored partition meta, same conventions as store_topic_rec. */
 struct store_part_rec {
@@ -240,35 +243,47 @@ void store_wal_release(struct store *s, int pinned);
 void store_wal_durable(struct store *s, uint64_t lsn);
 void store_wal_close(struct store *s);
 
-/* --- store.c: transactions --- */
+/* --- txn.c --- */
 
 /* A write operation. Returns 0, a positive errno, or an LMDB code; it may be
  * run again from the start after the map grew, so it must not keep state
  * across calls other than through arg's inputs. */
 typedef int (*store_write_fn)(struct store *s, MDB_txn *txn, void *arg);
 
-/* Runs fn in a write transaction and commits it, after the appends the WAL
- * holds (none may slip in between). On MDB_MAP_FULL, grows the map (at least
- * doubling it, by at least `need` bytes) and runs fn again. 0 or an errno. */
-int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
-/* store_write without the WAL: what the WAL's fold and replay use. */
+/* Runs fn in a write transaction and commits it. On MDB_MAP_FULL, grows the
+ * map (at least doubling it, by at least `need` bytes) and runs fn again.
+ * 0 or an errno. Without the WAL: what the WAL's fold and replay use. */
 int store_write_raw(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
+/* A read transaction holding map_lock shared, of the state LMDB has (the
+ * WAL not folded); end it with store_read_end. */
+int store_read_begin_raw(struct store *s, MDB_txn **txn);
+void store_read_end(struct store *s, MDB_txn *txn);
+/* Reads the map's size from LMDB (and finds the map again); after the map is
+ * (re)made, map_lock held exclusive. 0 or an LMDB code. */
+int store_map_refresh(struct store *s);
 
+/* --- write.c: what every other change and read goes through --- */
+
+/* store_write_raw after the appends the WAL holds (none may slip in between),
+ * synced before it returns with sync=always. */
+int store_write(struct store *s, store_write_fn fn, void *arg, size_t need, const char *what);
 /* store_write for deletes, which must work on a full disk: on ENOSPC it
  * gives up the space reserve (see store_reserve_make) and tries once more. */
 int store_write_freeing(struct store *s, store_write_fn fn, void *arg, size_t need,
 			const char *what);
+/* store_read_begin_raw that sees every append whose call returned (the WAL is
+ * folded first). */
+int store_read_begin(struct store *s, MDB_txn **txn);
 
+/* --- reserve.c --- */
+
+/* Sets reserve_size from the size of the disk holding the data directory. */
+void store_reserve_measure(struct store *s);
 /* Creates DIR/topicfs.reserve, reserve_size bytes allocated on disk, if it is
  * missing and the disk has room for it twice over. Quiet on failure. */
 void store_reserve_make(struct store *s);
-
-/* A read transaction holding map_lock shared; end it with store_read_end.
- * It sees every append whose call returned (the WAL is folded first). */
-int store_read_begin(struct store *s, MDB_txn **txn);
-/* The same without folding: the state LMDB has. */
-int store_read_begin_raw(struct store *s, MDB_txn **txn);
-void store_read_end(struct store *s, MDB_txn *txn);
+/* Gives the reserve back to the disk (logged): 0, or ENOENT when it was not there. */
+int store_reserve_release(struct store *s);
 
 /* --- read.c --- */
 
@@ -279,7 +294,7 @@ void store_read_end(struct store *s, MDB_txn *txn);
 int store_seek_floor(MDB_cursor *c, uint32_t gpid, uint64_t v, unsigned char kb[12], MDB_val *k,
 		     MDB_val *d);
 
-/* --- store.c: records and keys --- */
+/* --- records.c --- */
 
 void store_be32(unsigned char *p, uint32_t v);
 void store_be64(unsigned char *p, uint64_t v);
@@ -309,14 +324,50 @@ int store_part_put_rec(struct store *s, MDB_txn *txn, uint32_t gpid,
 int store_part_gpid(struct store *s, MDB_txn *txn, uint32_t topic_id, uint32_t index,
 		    uint32_t *gpid);
 
+/* Reads a counter of the meta database: 0, MDB_NOTFOUND or an LMDB/errno code. */
+int store_meta_get(struct store *s, MDB_txn *txn, const char *name, uint32_t *v);
+int store_meta_put(struct store *s, MDB_txn *txn, const char *name, uint32_t v);
+/* Deletes, inside txn, every key of dbi that starts with prefix (4 bytes, big-endian):
+ * a partition's entries under its gpid, a topic's or a group's under its id. 0 or an
+ * LMDB code. */
+int store_delete_prefix(MDB_txn *txn, MDB_dbi dbi, uint32_t prefix);
+/* Copies a stored topic record (a cursor's) into rec: 0, or EIO when it is too short. */
+int store_topic_rec_decode(const MDB_val *d, struct store_topic_rec *rec);
+
 void store_rec_to_config(const struct store_topic_rec *rec, struct store_config *cfg);
+void store_config_to_rec(const struct store_config *cfg, struct store_topic_rec *rec);
+void store_rec_to_topic(const struct store_topic_rec *rec, struct store_topic *t);
+void store_rec_to_partition(uint32_t gpid, const struct store_part_rec *rec,
+			    struct store_partition *p);
 
-/* --- retention.c --- */
+/* --- trim.c: deleting a partition's oldest batches (retention, topic deletion) --- */
 
-/* Deletes all of partition gpid's batches, oldest first, in transactions of
- * bounded size (start advances as retention would), so deleting a big topic
- * on a full disk needs only a few free pages at a time. */
-int store_purge_partition(struct store *s, uint32_t gpid);
+/* Batches deleted per write txn, so appends never wait long behind a delete. */
+#define STORE_TRIM_BATCHES 1024
+
+struct store_trim {
+	uint32_t gpid;
+	int limit;          /* batches per txn; store_trim_step halves it on ENOSPC */
+	/* What goes (whole batches, but bytes beyond `keep` record by record): */
+	bool by_time;       /* batches stamped before cutoff */
+	int64_t cutoff;
+	bool by_size;       /* the oldest log bytes beyond keep */
+	uint64_t keep;
+	/* Out, of the last txn: */
+	uint64_t deleted;   /* records deleted */
+	uint32_t topic_id;  /* the partition's topic */
+	uint64_t start;     /* the partition's start after it */
+	bool more;          /* stopped at limit: run again */
+};
+
+/* Inside txn: deletes the oldest batches of a->gpid, whose record p is, as
+ * a says, and saves p with its new start. 0, EIO (logged) if the stored
+ * partition contradicts itself, or an LMDB code. */
+int store_trim_front(struct store *s, MDB_txn *txn, struct store_part_rec *p,
+		     struct store_trim *a);
+/* Runs fn (which calls store_trim_front, a its arg) in one committed delete
+ * transaction, smaller and smaller while the disk is full. 0 or an errno. */
+int store_trim_step(struct store *s, store_write_fn fn, struct store_trim *a, const char *what);
 
 /* --- snapshot.c: power-safe syncs (see the comment there) --- */
 

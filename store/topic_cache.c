@@ -1,7 +1,7 @@
 /* topic_cache.c — topic records kept in memory for the write path.
  *
- * Each write() checks its topic's config (fs/produce.c, then wal.c's
- * check_topic): two LMDB read transactions for a few hundred bytes that
+ * Each write() checks its topic's config (fs/produce.c through
+ * store_topic_by_id, then wal.c's check_topic): two LMDB read transactions for a few hundred bytes that
  * change only with a mkdir, a config write or a delete, about a tenth of
  * what a small write costs the daemon. Every commit bumps topic_gen
  * (store_topics_changed, after mdb_txn_commit and before the call that made
@@ -55,15 +55,5 @@ int store_topic_rec_cached(struct store *s, uint32_t id, struct store_topic_rec 
 	t->gen = gen;
 	t->full = 1;
 	slot_unlock(t);
-	return 0;
-}
-
-int store_topic_config_of(struct store *s, uint32_t id, struct store_config *out)
-{
-	struct store_topic_rec rec;
-	int rc = store_topic_rec_cached(s, id, &rec);
-	if (rc)
-		return store_errno(rc, "topic by id");
-	store_rec_to_config(&rec, out);
 	return 0;
 }

@@ -94,6 +94,15 @@ static int append_text(struct fx *f, uint32_t topic, const char *key, const char
 	return store_append(f->s, topic, &r, 1);
 }
 
+/* Appends one record as a batch of its own: the WAL's fold would put the
+ * appends of one millisecond in one batch. */
+static void append_own_batch(struct fx *f, uint32_t topic, const char *value)
+{
+	CHECK_OK(append_text(f, topic, NULL, value));
+	struct store_partition p;
+	CHECK_OK(store_partition_find(f->s, topic, 0, &p)); /* a read folds what is queued */
+}
+
 /* A copy of one record, taken inside store_record_view's callback. */
 struct got {
 	char value[256];
@@ -192,20 +201,20 @@ static void test_names_follow_kafka_rule(void)
 {
 	char name[300];
 	memset(name, 'a', sizeof(name));
-	CHECK(store_name_valid(name, 249), "249 chars are fine");
-	CHECK(!store_name_valid(name, 250), "250 chars are too many");
-	CHECK(store_name_valid("a", 1), "one char");
-	CHECK(store_name_valid("My_topic-1.x", 12), "all allowed chars");
-	CHECK(store_name_valid("...", 3), "three dots is a name");
-	CHECK(store_name_valid(".a", 2), "leading dot");
-	CHECK(!store_name_valid(".", 1), "dot");
-	CHECK(!store_name_valid("..", 2), "dot dot");
-	CHECK(!store_name_valid("", 0), "empty");
-	CHECK(!store_name_valid("a/b", 3), "slash");
-	CHECK(!store_name_valid("a b", 3), "space");
-	CHECK(!store_name_valid("caf\xc3\xa9", 5), "non-ASCII");
-	CHECK(!store_name_valid("a\0b", 3), "NUL inside");
-	CHECK(!store_name_valid("a:b", 3), "colon");
+	CHECK(store_name_is_valid(name, 249), "249 chars are fine");
+	CHECK(!store_name_is_valid(name, 250), "250 chars are too many");
+	CHECK(store_name_is_valid("a", 1), "one char");
+	CHECK(store_name_is_valid("My_topic-1.x", 12), "all allowed chars");
+	CHECK(store_name_is_valid("...", 3), "three dots is a name");
+	CHECK(store_name_is_valid(".a", 2), "leading dot");
+	CHECK(!store_name_is_valid(".", 1), "dot");
+	CHECK(!store_name_is_valid("..", 2), "dot dot");
+	CHECK(!store_name_is_valid("", 0), "empty");
+	CHECK(!store_name_is_valid("a/b", 3), "slash");
+	CHECK(!store_name_is_valid("a b", 3), "space");
+	CHECK(!store_name_is_valid("caf\xc3\xa9", 5), "non-ASCII");
+	CHECK(!store_name_is_valid("a\0b", 3), "NUL inside");
+	CHECK(!store_name_is_valid("a:b", 3), "colon");
 }
 
 static void test_config_defaults_and_names(void)
@@ -1401,6 +1410,74 @@ static void test_big_topic_delete_leaves_no_batches(void)
 	fx_done(&f);
 }
 
+/* Deletions announced, for the tests of topic deletion and retention. */
+struct deletions {
+	struct store_event retain[8];
+	_Atomic int n_retain;
+	_Atomic int n_deleted;
+};
+
+static void on_deletion(const struct store_event *ev, void *arg)
+{
+	struct deletions *d = arg;
+	if (ev->kind == STORE_EVENT_RETAIN) {
+		int i = atomic_fetch_add(&d->n_retain, 1);
+		if (i < 8)
+			d->retain[i] = *ev;
+	} else if (ev->kind == STORE_EVENT_TOPIC_DELETED) {
+		atomic_fetch_add(&d->n_deleted, 1);
+	}
+}
+
+/* Emptying a big partition first is part of deleting its topic, not retention. */
+static void test_big_topic_delete_is_announced_once_and_not_as_retention(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t big = new_topic(&f, "big", 1);
+	for (int i = 0; i < 2000; i++) /* a batch each: emptied in two transactions */
+		append_own_batch(&f, big, "some record");
+	CHECK(part_of(&f, big, 0).end_offset == 2000, "appended");
+	struct deletions d = {0};
+	CHECK_OK(store_subscribe(f.s, on_deletion, &d));
+	CHECK_OK(store_topic_delete(f.s, "big"));
+	CHECK(d.n_deleted == 1, "the topic's deletion is announced once");
+	CHECK(d.n_retain == 0, "emptying its partition first is not announced as retention");
+	store_unsubscribe(f.s, on_deletion, &d);
+	fx_done(&f);
+}
+
+/* Retention of a partition of thousands of batches goes a bounded transaction
+ * at a time, each announced with the new start, and stops at what the
+ * config keeps. */
+static void test_retention_goes_in_steps_and_keeps_what_the_config_keeps(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "steps", 1);
+	for (int i = 0; i < 2500; i++) /* "some record\n": 12 log bytes, a batch each */
+		append_own_batch(&f, id, "some record");
+	configure(&f, id, STORE_CFG_RETENTION_BYTES, "1200"); /* the last 100 records */
+	struct deletions d = {0};
+	CHECK_OK(store_subscribe(f.s, on_deletion, &d));
+	uint64_t deleted = 0;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	store_unsubscribe(f.s, on_deletion, &d);
+	struct store_partition p = part_of(&f, id, 0);
+	CHECK(deleted == 2400 && p.start_offset == 2400 && p.end_offset == 2500,
+	      "all but the last 1200 bytes deleted");
+	CHECK(p.end_pos - p.start_pos == 1200, "1200 log bytes kept");
+	CHECK(d.n_retain == 3, "three transactions of at most 1024 batches, each announced");
+	CHECK(d.retain[0].offset == 1024 && d.retain[1].offset == 2048 &&
+		      d.retain[2].offset == 2400,
+	      "each with the partition's new start");
+	CHECK(d.retain[2].topic_id == id && d.retain[2].gpid == p.gpid, "of this partition");
+	deleted = 1;
+	CHECK_OK(store_retention_run(f.s, store_now_ms(), &deleted));
+	CHECK(deleted == 0 && part_of(&f, id, 0).start_offset == 2400, "a second run deletes nothing");
+	fx_done(&f);
+}
+
 /* store_record_value gives a record without its key, store_record_head without
  * value or key; views of records deep in a big batch (read with pread at
  * computed positions) are exact. */
@@ -1556,6 +1633,8 @@ static const struct test tests[] = {
 	T(concurrent_appends_and_reads_while_map_grows),
 	T(topic_owner_is_stored_and_survives_reopen),
 	T(big_topic_delete_leaves_no_batches),
+	T(big_topic_delete_is_announced_once_and_not_as_retention),
+	T(retention_goes_in_steps_and_keeps_what_the_config_keeps),
 	T(record_value_and_deep_records),
 	T(record_cache_answers_only_for_its_record),
 	T(kept_requests_name_their_writes_across_a_crash),

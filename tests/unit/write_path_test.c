@@ -58,13 +58,13 @@ void test_topic_cache_follows_every_change(void)
 	struct store_topic t;
 	CHECK_OK(store_topic_create(s, "t", &cfg, &t));
 
-	struct store_config got;
-	CHECK_OK(store_topic_config_of(s, t.id, &got));
-	CHECK(got.max_message_bytes == cfg.max_message_bytes, "cached config is the topic's");
-	CHECK_OK(store_topic_config_of(s, t.id, &got)); /* from the cache now */
+	struct store_topic got;
+	CHECK_OK(store_topic_by_id(s, t.id, &got));
+	CHECK(got.config.max_message_bytes == cfg.max_message_bytes, "cached config is the topic's");
+	CHECK_OK(store_topic_by_id(s, t.id, &got)); /* from the cache now */
 	CHECK_OK(store_topic_configure(s, t.id, STORE_CFG_MAX_MESSAGE_BYTES, "5", 1));
-	CHECK_OK(store_topic_config_of(s, t.id, &got));
-	CHECK(got.max_message_bytes == 5, "a config write is seen at once");
+	CHECK_OK(store_topic_by_id(s, t.id, &got));
+	CHECK(got.config.max_message_bytes == 5, "a config write is seen at once");
 	struct store_record_in r = {NULL, 0, "123456", 6};
 	CHECK_RC(store_append(s, t.id, &r, 1), EMSGSIZE);
 	CHECK_OK(store_topic_configure(s, t.id, STORE_CFG_PARTITIONS, "3", 1));
@@ -72,7 +72,7 @@ void test_topic_cache_follows_every_change(void)
 	CHECK_OK(store_append_to(s, t.id, 2, &r, 1));
 
 	CHECK_OK(store_topic_delete(s, "t"));
-	CHECK_RC(store_topic_config_of(s, t.id, &got), ENOENT);
+	CHECK_RC(store_topic_by_id(s, t.id, &got), ENOENT);
 	CHECK_RC(store_append(s, t.id, &r, 1), ENOENT);
 	store_close(s);
 	CHECK(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove temp dir");
