@@ -366,6 +366,25 @@ struct store_consumed {
  * calls never hand out the same record. ENOENT: group or topic gone. */
 int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
 			void *arg, struct store_consumed *out);
+/* What a consume under --supervise handed out, kept with its commit (as a
+ * write's request): the records [from, to) of partition gpid, one range per
+ * partition served, in the order their bytes were handed out. A READ the
+ * kernel resends after the daemon died gets the same records again. */
+struct store_consume_range {
+	uint32_t gpid;
+	uint64_t from;
+	uint64_t to;
+};
+/* store_group_consume that keeps req (NULL: none) with what it commits; only
+ * the last STORE_REQUESTS_KEPT consumes of each slot are kept. */
+int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
+			    store_consume_fn fn, void *arg, struct store_consumed *out,
+			    const struct store_request *req);
+/* 1 when req's consume was committed, with its ranges (the first cap of them)
+ * in out[] and *n their number; 0 if not (nothing committed, or forgotten);
+ * or a negative errno. */
+int store_consume_request_get(struct store *s, const struct store_request *req,
+			      struct store_consume_range *out, uint32_t cap, uint32_t *n);
 /* 1 if the group has records to consume, 0 if not, or a negative errno. */
 int store_group_ready(struct store *s, uint32_t group_id);
 
