@@ -725,12 +725,12 @@ static int consume_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
 			void *arg, struct store_consumed *out)
 {
-	return store_group_consume_req(s, group_id, size, fn, arg, out, NULL);
+	return store_group_consume_req(s, group_id, size, fn, arg, out, NULL, NULL);
 }
 
 int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
 			    store_consume_fn fn, void *arg, struct store_consumed *out,
-			    const struct store_request *req)
+			    const struct store_request *req, struct store_consume_range *first)
 {
 	if (!fn || size == 0)
 		return EINVAL;
@@ -738,6 +738,8 @@ int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
 	if (req && !(a.ranges = malloc(STORE_PARTITIONS_MAX * sizeof(*a.ranges))))
 		return ENOMEM;
 	int rc = store_write(s, consume_txn, &a, 64 * 1024, "consume");
+	if (first)
+		*first = rc == 0 && a.nranges ? a.ranges[0] : (struct store_consume_range){0, 0, 0};
 	free(a.ranges);
 	if (rc == NOTHING)
 		rc = 0;

@@ -376,10 +376,11 @@ struct store_consume_range {
 	uint64_t to;
 };
 /* store_group_consume that keeps req (NULL: none) with what it commits; only
- * the last STORE_REQUESTS_KEPT consumes of each slot are kept. */
+ * the last STORE_REQUESTS_KEPT consumes of each slot are kept. With req,
+ * *first (may be NULL) is the first range handed out (gpid 0: none). */
 int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
 			    store_consume_fn fn, void *arg, struct store_consumed *out,
-			    const struct store_request *req);
+			    const struct store_request *req, struct store_consume_range *first);
 /* 1 when req's consume was committed, with its ranges (the first cap of them)
  * in out[] and *n their number; 0 if not (nothing committed, or forgotten);
  * or a negative errno. */

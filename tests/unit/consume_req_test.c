@@ -54,7 +54,7 @@ void test_group_consume_keeps_its_request_and_ranges(void)
 	struct got got;
 	struct store_consumed c;
 	struct store_request req = {7, 100};
-	CHECK_OK(store_group_consume_req(s, g.id, 12, take, &got, &c, &req));
+	CHECK_OK(store_group_consume_req(s, g.id, 12, take, &got, &c, &req, NULL));
 	CHECK(c.records == 4 && got.len == 12, "four records of 3 bytes");
 	struct store_consume_range r[4];
 	uint32_t n = 0;
@@ -69,13 +69,13 @@ void test_group_consume_keeps_its_request_and_ranges(void)
 	CHECK(store_consume_request_get(s, &other, r, 4, &n) == 0, "another id is not it");
 	CHECK(store_consume_request_get(s, &slot, r, 4, &n) == 0, "another slot is not it");
 	/* Caught up: nothing handed out, nothing kept. */
-	CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &other));
-	CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &other));
+	CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &other, NULL));
+	CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &other, NULL));
 	for (uint64_t id = 200; id < 200 + STORE_REQUESTS_KEPT + 2; id++) {
 		struct store_record_in in = {NULL, 0, "x", 1};
 		struct store_request q = {7, id};
 		CHECK_OK(store_append(s, t.id, &in, 1));
-		CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &q));
+		CHECK_OK(store_group_consume_req(s, g.id, 100, take, &got, &c, &q, NULL));
 		CHECK(c.records == 1, "one record each");
 	}
 	CHECK(store_consume_request_get(s, &req, r, 4, &n) == 0, "only the last few are kept");
