@@ -118,14 +118,16 @@ static void slot_set_rest(struct tfs_fh_slot *slot, uint32_t gpid, uint64_t offs
 }
 
 /* Keeps o's bytes past size as f's rest (o holds one record then: a consume
- * hands out more than the read only with its first record); f->lock held. */
+ * hands out more than the read only with its first record); f->lock held.
+ * The rest is kept with the record's start, so that rest_off counts in the
+ * record as the slot's does. */
 static void keep_rest(struct tfs_group_file *f, struct tfs_fh_slot *slot, struct out *o,
 		      size_t size, uint32_t gpid, uint64_t offset)
 {
-	if ((f->rest = malloc(o->len - size)) != NULL) {
-		memcpy(f->rest, o->buf + size, o->len - size);
-		f->rest_len = o->len - size;
-		f->rest_off = 0;
+	if ((f->rest = malloc(o->len)) != NULL) {
+		memcpy(f->rest, o->buf, o->len);
+		f->rest_len = o->len;
+		f->rest_off = size;
 		f->rest_gpid = gpid;
 		f->rest_offset = offset;
 		if (slot)
@@ -190,8 +192,10 @@ static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
 }
 
 /* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_CONSUMES=N makes a
- * supervised daemon kill itself (SIGKILL) after it has committed its Nth
- * consume and before it answers it: the case the kept consumes are for. */
+ * supervised daemon kill itself (SIGKILL) after its Nth read that handed
+ * something out (a consume committed, or a part of a record's rest taken)
+ * and before it answers it: the cases the kept consumes and the slot's
+ * rest_unique are for. */
 static void test_die_after_consume(void)
 {
 	static atomic_long left = -1;
@@ -249,9 +253,9 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 		o.len = n;
 		if (slot) {
 			/* Before the reply: the next daemon finds where it was. */
-			slot->rest_prev = atomic_load(&slot->rest_off);
+			slot->rest_prev = f->rest_off;
 			atomic_store(&slot->rest_unique, sr.unique);
-			atomic_store(&slot->rest_off, atomic_load(&slot->rest_off) + n);
+			atomic_store(&slot->rest_off, f->rest_off + n);
 		}
 		f->rest_off += n;
 		if (f->rest_off == f->rest_len) {
@@ -260,6 +264,8 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 			f->rest_len = f->rest_off = 0;
 		}
 		pthread_mutex_unlock(&f->lock);
+		if (slot)
+			test_die_after_consume();
 		fuse_reply_buf(req, o.buf, o.len);
 		free(o.buf);
 		return 1;
@@ -488,7 +494,7 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	atomic_fetch_add(&watched, 1);
 	pthread_mutex_lock(&lock);
 	pthread_mutex_lock(&f->lock);
-	int ready = f->rest != NULL;
+	int ready = f->rest && f->rest_off < f->rest_len;
 	pthread_mutex_unlock(&f->lock);
 	if (!ready)
 		ready = store_group_ready(tfs.store, f->group_id) != 0; /* an error: read says */

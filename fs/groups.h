@@ -67,8 +67,8 @@ struct tfs_group_file {
 	/* partition-<N>, lag: the text a read at offset 0 made (lock). */
 	char *text;
 	size_t text_len;
-	/* consume, follow: the rest of a record longer than the read that got
-	 * it, for this open file's next reads (lock). */
+	/* consume, follow: a record longer than the read that got it, whole,
+	 * and how much of it was read, for this open file's next reads (lock). */
 	char *rest;
 	size_t rest_len;
 	size_t rest_off;

@@ -357,6 +357,75 @@ def test_a_consume_read_resent_after_the_daemon_died_between_commit_and_reply_ge
     assert m.log().count("a read resent after the daemon died gets the") == deaths
 
 
+def test_a_read_of_a_records_rest_resent_after_the_daemon_died_gets_the_same_part(
+        supervised, monkeypatch):
+    # Records of 50 bytes read 16 at a time: each daemon dies after its 3rd
+    # read that handed something out (a commit or a part of the rest).
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_CONSUMES", "3")
+    m = supervised()
+    m.expect_errors(KILLED)
+    g = group(m)
+    want = b"".join(b"%02d" % i + b"-" * 47 + b"\n" for i in range(4))
+    write_file(m.p("t", "produce"), want)
+    fd = os.open(os.path.join(g, "consume"), os.O_RDONLY)
+    got = b""
+    try:
+        while (more := os.read(fd, 16)):
+            got += more
+    finally:
+        os.close(fd)
+    assert got == want, "every byte once, in order"
+    assert m.log().count("was killed by signal 9") >= 4
+
+
+def test_consume_and_follow_readers_of_one_group_across_kills_get_every_record_once(supervised):
+    m = supervised()
+    g = group(m, partitions=2)
+    stop = threading.Event()
+    got = {"consume": [], "follow": []}
+
+    def reader(name):
+        fd = os.open(os.path.join(g, name), os.O_RDONLY)
+        try:
+            while not stop.is_set() or name == "consume":
+                data = os.read(fd, 64)
+                if not data:
+                    if stop.is_set():
+                        break
+                    time.sleep(0.005)
+                    continue
+                got[name].append(data)
+        finally:
+            os.close(fd)
+
+    follow = threading.Thread(target=reader, args=("follow",), daemon=True)
+    follow.start()
+    consumer = threading.Thread(target=reader, args=("consume",), daemon=True)
+    consumer.start()
+    w = TickWriter(m.p("t", "produce"))
+    w.start()
+    for _ in range(3):
+        time.sleep(1.2)
+        kill_daemon(m)
+    time.sleep(0.3)
+    w.stop.set()
+    w.join(timeout=30)
+    wait_for(lambda: read_file(os.path.join(g, "lag")).split("\n")[0].endswith(" 0") and
+             read_file(os.path.join(g, "lag")).split("\n")[1].endswith(" 0"),
+             timeout=20, what="the group to catch up")
+    stop.set()
+    write_file(m.p("t", "produce"), "end\n")  # the follower's last read returns
+    follow.join(timeout=20)
+    consumer.join(timeout=20)
+    assert not follow.is_alive() and not consumer.is_alive()
+    lines = b"".join(got["consume"]).split(b"\n")[:-1] + \
+        b"".join(got["follow"]).split(b"\n")[:-1]
+    stored = [r for p in (0, 1) for r in records(m, "t", p)]
+    assert len(stored) > 500
+    assert sorted(lines) == sorted(stored), "every record once, to one of the two readers"
+    assert got["consume"] and got["follow"]
+
+
 def test_a_follow_reader_blocked_at_the_kill_gets_the_records_written_after(supervised):
     m = supervised()
     g = group(m)
