@@ -498,3 +498,29 @@ def test_a_poll_waiting_on_follow_at_the_kill_wakes_for_records_written_after(su
         assert os.read(fd, 4096) == b"new\n"
     finally:
         os.close(fd)
+
+
+def test_without_resend_in_the_kernel_a_dead_daemon_ends_the_mount_as_unsupervised(
+        supervised, monkeypatch):
+    # TOPICFS_TEST_NO_RESEND=1: the supervisor acts as on a kernel before 6.9.
+    monkeypatch.setenv("TOPICFS_TEST_NO_RESEND", "1")
+    m = supervised()
+    m.expect_errors(r"supervisor: the daemon \(pid \d+\) was killed by signal 9 \(Killed\); "
+                    r"not restarted \(no resend in this kernel\)")
+    assert "this kernel cannot resend the requests of a daemon that died" in m.log()
+    m.topic("t")
+    write_file(m.p("t", "produce"), "kept\n")
+    fd = os.open(m.p("t", "produce"), os.O_WRONLY)
+    try:
+        os.kill(daemon_of(m), signal.SIGKILL)
+        assert m.proc.wait(timeout=20) == 1, "the supervisor gives up, with status 1"
+        m.proc = None
+        assert "took over" not in m.log()
+        assert not os.path.ismount(m.path), "it unmounted"
+        with pytest.raises(OSError) as e:
+            os.write(fd, b"lost\n")
+        assert e.value.errno == errno.ENOTCONN, "as after an unsupervised daemon died"
+    finally:
+        os.close(fd)
+    m.start(options="")
+    assert records(m, "t") == [b"kept"], "what was stored is kept"
