@@ -524,3 +524,35 @@ def test_without_resend_in_the_kernel_a_dead_daemon_ends_the_mount_as_unsupervis
         os.close(fd)
     m.start(options="")
     assert records(m, "t") == [b"kept"], "what was stored is kept"
+
+
+def test_an_unprivileged_mount_says_plainly_that_dev_fuse_is_roots_only():
+    import pwd
+    import shutil
+    import stat
+    import tempfile
+    from conftest import TOPICFS
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run topicfs as the user nobody")
+    if stat.S_IMODE(os.stat("/dev/fuse").st_mode) & 0o006 == 0o006:
+        pytest.skip("/dev/fuse is open to every user here: this test is for hosts where it "
+                    "is root's only (an unprivileged takeover test is not written yet)")
+    nobody = pwd.getpwnam("nobody")
+    top = tempfile.mkdtemp(prefix="topicfs-nobody-", dir="/var/tmp")
+    try:
+        os.chmod(top, 0o755)  # nobody reaches its own directories inside
+        for d in ("data", "mnt"):
+            os.mkdir(os.path.join(top, d), 0o700)
+            os.chown(os.path.join(top, d), nobody.pw_uid, nobody.pw_gid)
+        r = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                            "--clear-groups", TOPICFS, "--supervise",
+                            os.path.join(top, "data"), os.path.join(top, "mnt"), "-f"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1
+        assert "/dev/fuse is not open to uid %d here (mode " % nobody.pw_uid in r.stderr
+        assert "cannot mount FUSE on this host, with or without --supervise" in r.stderr
+        assert not os.path.ismount(os.path.join(top, "mnt"))
+    finally:
+        subprocess.run(["fusermount3", "-u", "-q", "-z", os.path.join(top, "mnt")],
+                       check=False)
+        shutil.rmtree(top, ignore_errors=True)
