@@ -226,7 +226,7 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 	 * ask for the rest of a big read() in another request, which would wait
 	 * for records while the reader could have had these. */
 	size_t budget = follow && size > 1 ? size - 1 : size;
-	struct out o = {malloc(budget), 0, budget};
+	struct out o = {malloc(size), 0, size}; /* a part of a rest may take all of size */
 	struct store_consumed c = {0};
 	int err = o.buf ? 0 : ENOMEM;
 	pthread_mutex_lock(&f->lock);
