@@ -9,5 +9,6 @@ void test_group_consume_hands_each_record_once(void);
 void test_group_seek_forms_and_times(void);
 void test_group_ids_and_deletion(void);
 void test_groups_catch_up_after_retention(void);
+void test_group_consume_keeps_its_request_and_ranges(void);
 
 #endif
