@@ -15,10 +15,18 @@
  * Lost wakeups: `seq` counts wakes. A read notes it before trying the store
  * and parks only if no wake came since; a wake after the park finds it.
  * Wakers skip all this while `watched` is 0, so a read or a poll counts
- * itself there before it looks at the store. */
+ * itself there before it looks at the store.
+ *
+ * Under --supervise a read survives the daemon's death: the consume keeps
+ * its request (slot, unique id) with what it committed (store.h), so a READ
+ * the kernel resends is answered with the same records, read again; the
+ * record a read handed out in part is named in the handle's slot (not its
+ * bytes), with the read that last moved it, and read again by the next
+ * daemon (tfs_consume_revive). */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +43,7 @@ struct waiter {
 	uint32_t topic_id;        /* f's, for wakers: f may go once req is answered */
 	uint32_t group_id;
 	size_t size;
+	uint64_t unique; /* the request's id, if it is kept (--supervise) */
 	int ready;       /* a wake came: try the store again */
 	int busy;        /* being tried, or its interrupt callback being set up */
 	int interrupted; /* the interrupt came while busy */
@@ -84,56 +93,194 @@ static void *collect(size_t len, void *arg)
 	return o->buf + o->len - len;
 }
 
+/* A record's value and its '\n', appended to an out (store_record_scan). */
+static int append_record(const struct store_record *r, void *arg)
+{
+	char *dst = collect(r->value_len + 1, arg);
+	if (!dst)
+		return ENOMEM;
+	memcpy(dst, r->value, r->value_len);
+	dst[r->value_len] = '\n';
+	return 0;
+}
+
+/* Names f's rest in its slot: the record (gpid, offset), len bytes with its
+ * '\n', off of them handed out. rest_len last: the others are valid then. */
+static void slot_set_rest(struct tfs_fh_slot *slot, uint32_t gpid, uint64_t offset, size_t len,
+			  size_t off)
+{
+	atomic_store(&slot->rest_len, 0);
+	slot->rest_gpid = gpid;
+	slot->rest_offset = offset;
+	atomic_store(&slot->rest_unique, 0);
+	atomic_store(&slot->rest_off, off);
+	atomic_store(&slot->rest_len, len);
+}
+
+/* Keeps o's bytes past size as f's rest (o holds one record then: a consume
+ * hands out more than the read only with its first record); f->lock held.
+ * The rest is kept with the record's start, so that rest_off counts in the
+ * record as the slot's does. */
+static void keep_rest(struct tfs_group_file *f, struct tfs_fh_slot *slot, struct out *o,
+		      size_t size, uint32_t gpid, uint64_t offset)
+{
+	if ((f->rest = malloc(o->len)) != NULL) {
+		memcpy(f->rest, o->buf, o->len);
+		f->rest_len = o->len;
+		f->rest_off = size;
+		f->rest_gpid = gpid;
+		f->rest_offset = offset;
+		if (slot)
+			slot_set_rest(slot, gpid, offset, o->len, size);
+	} else {
+		tfs_log(LOG_ERR, "group id %u: %zu byte(s) of a committed record lost: %s",
+			f->group_id, o->len - size, strerror(ENOMEM));
+	}
+	o->len = size;
+}
+
+/* A READ the kernel resent after the daemon died, whose consume was
+ * committed: the same records are read again into o (trimmed to size, the
+ * rest kept). 1 if so, 0 if req's consume was not committed (or is
+ * forgotten); f->lock held. */
+static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
+		       const struct store_request *sr, size_t size, struct out *o)
+{
+	uint32_t n = 0;
+	struct store_consume_range *r = malloc(STORE_PARTITIONS_MAX * sizeof(*r));
+	int err = r ? store_consume_request_get(tfs.store, sr, r, STORE_PARTITIONS_MAX, &n) : ENOMEM;
+	if (err)
+		tfs_log(LOG_ERR, "group id %u: looking up a resent read failed: %s", f->group_id,
+			strerror(err));
+	if (err || n == 0) {
+		free(r);
+		return 0;
+	}
+	o->len = 0;
+	uint64_t records = 0, lost = 0;
+	for (uint32_t i = 0; i < n && i < STORE_PARTITIONS_MAX; i++) {
+		size_t before = o->len;
+		int err = store_record_scan(tfs.store, r[i].gpid, r[i].from,
+					    (size_t)(r[i].to - r[i].from), append_record, o);
+		if (err) {
+			/* Retention took them since (ERANGE), or the topic went. */
+			o->len = before;
+			lost += r[i].to - r[i].from;
+		} else {
+			records += r[i].to - r[i].from;
+		}
+	}
+	if (lost)
+		tfs_log(LOG_WARNING,
+			"group id %u: a read resent after the daemon died lost %" PRIu64
+			" committed record(s) removed since", f->group_id, lost);
+	if (records == 0) {
+		free(r);
+		return 0; /* nothing of it left: this read takes the next records */
+	}
+	tfs_log(LOG_INFO,
+		"group id %u: a read resent after the daemon died gets the %" PRIu64
+		" record(s) it had committed, read again", f->group_id, records);
+	free(f->rest);
+	f->rest = NULL;
+	f->rest_len = f->rest_off = 0;
+	atomic_store(&slot->rest_len, 0);
+	if (o->len > size)
+		keep_rest(f, slot, o, size, r[0].gpid, r[0].from);
+	free(r);
+	return 1;
+}
+
+/* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_CONSUMES=N makes a
+ * supervised daemon kill itself (SIGKILL) after its Nth read that handed
+ * something out (a consume committed, or a part of a record's rest taken)
+ * and before it answers it: the cases the kept consumes and the slot's
+ * rest_unique are for. */
+static void test_die_after_consume(void)
+{
+	static atomic_long left = -1;
+	long l = atomic_load(&left);
+	if (l == -1) {
+		const char *env = tfs.opt.supervise ? getenv("TOPICFS_TEST_DIE_AFTER_CONSUMES") : NULL;
+		long want = env ? strtol(env, NULL, 10) : 0;
+		long none = -1;
+		atomic_compare_exchange_strong(&left, &none, want > 0 ? want : 0);
+		l = atomic_load(&left);
+	}
+	if (l > 0 && atomic_fetch_sub(&left, 1) == 1)
+		raise(SIGKILL);
+}
+
 /* Answers req from f if there is something to read: 1 when it replied
  * (records, EOF because the group or topic is gone, or an error), 0 when
  * the group has nothing for it yet. f is not touched after the reply: the
- * reader may close it at once, and its release free it. */
-static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int follow)
+ * reader may close it at once, and its release free it. unique: the
+ * request's id when it is kept (--supervise), else 0. */
+static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int follow,
+		      uint64_t unique)
 {
 	uint32_t gid = f->group_id;
-	pthread_mutex_lock(&f->lock);
-	if (f->rest) {
-		/* Copied: a concurrent read of the same file may finish the rest. */
-		size_t n = f->rest_len - f->rest_off < size ? f->rest_len - f->rest_off : size;
-		char *part = malloc(n);
-		if (part) {
-			memcpy(part, f->rest + f->rest_off, n);
-			f->rest_off += n;
-			if (f->rest_off == f->rest_len) {
-				free(f->rest);
-				f->rest = NULL;
-				f->rest_len = f->rest_off = 0;
-			}
-		}
-		pthread_mutex_unlock(&f->lock);
-		if (part)
-			fuse_reply_buf(req, part, n);
-		else
-			fuse_reply_err(req, ENOMEM);
-		free(part);
-		return 1;
-	}
+	struct tfs_fh_slot *slot = unique ? tfs_fh_slot(f->fh) : NULL;
+	struct store_request sr = {tfs_fh_index(f->fh), unique & ~TFS_UNIQUE_RESEND};
 	/* A follow reply a byte short of the read: a full one makes the kernel
 	 * ask for the rest of a big read() in another request, which would wait
 	 * for records while the reader could have had these. */
 	size_t budget = follow && size > 1 ? size - 1 : size;
-	struct out o = {malloc(budget), 0, budget};
+	struct out o = {malloc(size), 0, size}; /* a part of a rest may take all of size */
 	struct store_consumed c = {0};
-	int err = o.buf ? store_group_consume(tfs.store, gid, budget, collect, &o, &c) : ENOMEM;
-	if (!err && o.len > size) {
-		/* A record longer than the read: it is this reader's (committed);
-		 * the file keeps the rest for its next reads. */
-		if ((f->rest = malloc(o.len - size)) != NULL) {
-			memcpy(f->rest, o.buf + size, o.len - size);
-			f->rest_len = o.len - size;
-			f->rest_off = 0;
-		} else {
-			tfs_log(LOG_ERR, "group id %u: %zu byte(s) of a committed record lost: %s", gid,
-				o.len - size, strerror(ENOMEM));
+	int err = o.buf ? 0 : ENOMEM;
+	pthread_mutex_lock(&f->lock);
+	if (!err && slot && (unique & TFS_UNIQUE_RESEND)) {
+		if (take_resent(f, slot, &sr, size, &o)) {
+			pthread_mutex_unlock(&f->lock);
+			fuse_reply_buf(req, o.buf, o.len);
+			free(o.buf);
+			return 1;
 		}
-		o.len = size;
+		/* A read of the rest, resent: the same part again. */
+		if (f->rest && atomic_load(&slot->rest_unique) == sr.unique)
+			f->rest_off = slot->rest_prev;
 	}
+	if (f->rest && f->rest_off >= f->rest_len) {
+		/* Kept only for a resend of the read that finished it. */
+		free(f->rest);
+		f->rest = NULL;
+		f->rest_len = f->rest_off = 0;
+	}
+	if (!err && f->rest) {
+		size_t n = f->rest_len - f->rest_off < size ? f->rest_len - f->rest_off : size;
+		memcpy(o.buf, f->rest + f->rest_off, n);
+		o.len = n;
+		if (slot) {
+			/* Before the reply: the next daemon finds where it was. */
+			slot->rest_prev = f->rest_off;
+			atomic_store(&slot->rest_unique, sr.unique);
+			atomic_store(&slot->rest_off, f->rest_off + n);
+		}
+		f->rest_off += n;
+		if (f->rest_off == f->rest_len) {
+			free(f->rest);
+			f->rest = NULL;
+			f->rest_len = f->rest_off = 0;
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (slot)
+			test_die_after_consume();
+		fuse_reply_buf(req, o.buf, o.len);
+		free(o.buf);
+		return 1;
+	}
+	struct store_consume_range first = {0, 0, 0};
+	if (!err)
+		err = store_group_consume_req(tfs.store, gid, budget, collect, &o, &c,
+					      slot ? &sr : NULL, &first);
+	if (!err && o.len > size)
+		keep_rest(f, slot, &o, size, first.gpid, first.from);
+	else if (!err && o.len > 0 && slot)
+		atomic_store(&slot->rest_len, 0); /* the rest before was all read */
 	pthread_mutex_unlock(&f->lock);
+	if (!err && o.len > 0 && slot)
+		test_die_after_consume();
 	int replied = 1;
 	if (err == ENOENT) {
 		fuse_reply_buf(req, NULL, 0); /* the group or its topic is gone: EOF */
@@ -152,6 +299,43 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 			" record(s) the group never consumed; it moved on to the start",
 			gid, c.missed);
 	return replied;
+}
+
+struct revived {
+	struct out o;
+	uint64_t len;
+};
+
+static int copy_record(const struct store_record *r, void *arg)
+{
+	struct revived *rv = arg;
+	return r->value_len + 1 == rv->len ? append_record(r, &rv->o) : ESTALE;
+}
+
+void tfs_consume_revive(struct tfs_group_file *f, struct tfs_fh_slot *slot)
+{
+	uint64_t len = atomic_load(&slot->rest_len), off = atomic_load(&slot->rest_off);
+	if (len == 0)
+		return;
+	struct revived rv = {{malloc(len), 0, len}, len};
+	int err = rv.o.buf ? store_record_value(tfs.store, slot->rest_gpid, slot->rest_offset,
+						copy_record, &rv)
+			   : ENOMEM;
+	if (err) {
+		tfs_log(LOG_WARNING,
+			"group id %u: the rest of a record a reader had in part (partition id %u "
+			"offset %" PRIu64 ") is lost: %s",
+			f->group_id, slot->rest_gpid, slot->rest_offset,
+			err == ENOENT ? "retention removed it" : strerror(err));
+		atomic_store(&slot->rest_len, 0);
+		free(rv.o.buf);
+		return;
+	}
+	f->rest = rv.o.buf;
+	f->rest_len = (size_t)len;
+	f->rest_off = (size_t)(off < len ? off : len);
+	f->rest_gpid = slot->rest_gpid;
+	f->rest_offset = slot->rest_offset;
 }
 
 /* --- parked follow reads --- */
@@ -189,8 +373,9 @@ static void on_interrupt(fuse_req_t req, void *data)
 
 void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int nonblock)
 {
+	uint64_t unique = tfs.opt.supervise ? tfs_loop_request_unique() : 0;
 	if (f->kind == TFS_CONSUME) {
-		if (!try_answer(req, f, size, 0))
+		if (!try_answer(req, f, size, 0, unique))
 			fuse_reply_buf(req, NULL, 0); /* caught up: EOF */
 		return;
 	}
@@ -200,7 +385,7 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 		pthread_mutex_lock(&lock);
 		uint64_t before = seq;
 		pthread_mutex_unlock(&lock);
-		if (try_answer(req, f, size, 1)) {
+		if (try_answer(req, f, size, 1, unique)) {
 			atomic_fetch_sub(&watched, 1);
 			free(w);
 			return;
@@ -211,7 +396,7 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 			free(w);
 			return;
 		}
-		*w = (struct waiter){NULL, req, f, f->topic_id, f->group_id, size, 0, 1, 0};
+		*w = (struct waiter){NULL, req, f, f->topic_id, f->group_id, size, unique, 0, 1, 0};
 		pthread_mutex_lock(&lock);
 		if (seq == before) {
 			w->next = waiters;
@@ -253,7 +438,7 @@ static void *answerer(void *arg)
 		w->busy = 1;
 		uint64_t before = seq;
 		pthread_mutex_unlock(&lock);
-		int done = try_answer(w->req, w->f, w->size, 1);
+		int done = try_answer(w->req, w->f, w->size, 1, w->unique);
 		pthread_mutex_lock(&lock);
 		w->busy = 0;
 		if (done || w->interrupted) {
@@ -288,18 +473,18 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
 	struct tfs_node n;
-	struct tfs_group_file *f = tfs_group_file_of(fi);
 	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW))
 		return 0;
+	struct tfs_group_file *f = tfs_group_file_get(fi);
 	if (!f) {
-		/* Opened by a daemon that died: a read says EBADF. */
+		/* No open file (cannot be remade: out of memory): a read says EBADF. */
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLERR);
 		return 1;
 	}
 	/* Kept with the handle: a daemon taking over wakes it (takeover.c), and
-	 * the poller's next look gets POLLERR from it. */
+	 * the poller's next look goes to that daemon. */
 	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
 	if (slot)
 		atomic_store(&slot->poll_kh, ph ? tfs_loop_request_poll_kh() : 0);
@@ -309,7 +494,7 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	atomic_fetch_add(&watched, 1);
 	pthread_mutex_lock(&lock);
 	pthread_mutex_lock(&f->lock);
-	int ready = f->rest != NULL;
+	int ready = f->rest && f->rest_off < f->rest_len;
 	pthread_mutex_unlock(&f->lock);
 	if (!ready)
 		ready = store_group_is_ready(tfs.store, f->group_id); /* an error: read says */

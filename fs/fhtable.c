@@ -6,7 +6,8 @@
  * without the process that made it: it is a slot number (low 32 bits, plus
  * one) and the serial the slot was taken with (high 32 bits). The slot says
  * what the file is (kind, topic or partition, a key file's key) and what of
- * its state must outlive the daemon (a log reader's shift and position). The
+ * its state must outlive the daemon (a log reader's shift and position, a
+ * group reader's part-read record). The
  * table is shared memory the supervisor maps before it forks the daemons, so
  * each one finds the slots of the ones before it; unsupervised it is private.
  * The serial makes a stale handle (its slot freed and taken again) name
@@ -71,6 +72,9 @@ int tfs_fh_alloc(enum tfs_kind kind, uint32_t id, const char *key, size_t key_le
 		s->shift = s->next = 0;
 		atomic_store(&s->based, 0);
 		atomic_store(&s->poll_kh, 0);
+		atomic_store(&s->rest_len, 0);
+		atomic_store(&s->rest_off, 0);
+		atomic_store(&s->rest_unique, 0);
 		/* Slots start..i were taken; a free meanwhile lowered the hint: keep it. */
 		uint32_t h = start;
 		atomic_compare_exchange_strong(&table->hint, &h, i + 1);

@@ -27,6 +27,18 @@ struct tfs_fh_slot {
 	/* log: the kernel's poll handle of a poll(2) waiting for records, so
 	 * the next daemon can wake it (0: none). */
 	_Atomic uint64_t poll_kh;
+	/* consume, follow: the record a read took whole and handed out only in
+	 * part (gpid, offset; its bytes are re-read from the store), how long it
+	 * is with its '\n' and how much of it the reader got (rest_len 0:
+	 * none). rest_unique is the read that last moved rest_off, from
+	 * rest_prev, so that read resent gets the same bytes. rest_off is
+	 * written last, rest_len after the others. */
+	uint32_t rest_gpid;
+	uint64_t rest_offset;
+	uint64_t rest_prev;
+	_Atomic uint64_t rest_unique;
+	_Atomic uint64_t rest_len;
+	_Atomic uint64_t rest_off;
 	char key[TFS_FH_KEY_MAX];
 };
 

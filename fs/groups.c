@@ -205,6 +205,48 @@ struct tfs_group_file *tfs_group_file_of(const struct fuse_file_info *fi)
 	return f && f->fh == fi->fh ? f : NULL;
 }
 
+/* Makes f this daemon's open file of its handle. */
+static void file_register(struct tfs_group_file *f)
+{
+	atomic_store(&live[tfs_fh_index(f->fh)], f);
+	pthread_mutex_lock(&files_lock);
+	f->prev = files.prev;
+	f->next = &files;
+	files.prev->next = f;
+	files.prev = f;
+	pthread_mutex_unlock(&files_lock);
+}
+
+static pthread_mutex_t revive_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The slot keeps what the file is (kind, group id) and, for consume and
+ * follow, the record a read handed out in part; partition-<N> and lag make
+ * their text again at the next read, as at offset 0. A group deleted since
+ * reads as in the daemon that opened it: EOF, ENOENT. */
+struct tfs_group_file *tfs_group_file_get(const struct fuse_file_info *fi)
+{
+	struct tfs_group_file *f = tfs_group_file_of(fi);
+	if (f || !fi || !fi->fh)
+		return f;
+	pthread_mutex_lock(&revive_lock);
+	f = tfs_group_file_of(fi);
+	struct tfs_fh_slot *slot = f ? NULL : tfs_fh_slot(fi->fh);
+	if (slot && tfs_kind_is_group((enum tfs_kind)slot->kind) &&
+	    (f = calloc(1, sizeof *f)) != NULL) {
+		struct store_group g;
+		f->fh = fi->fh;
+		f->kind = (enum tfs_kind)slot->kind;
+		f->group_id = slot->id;
+		f->topic_id = store_group_by_id(tfs.store, slot->id, &g) == 0 ? g.topic_id : 0;
+		pthread_mutex_init(&f->lock, NULL);
+		if (f->kind == TFS_CONSUME || f->kind == TFS_FOLLOW)
+			tfs_consume_revive(f, slot);
+		file_register(f);
+	}
+	pthread_mutex_unlock(&revive_lock);
+	return f;
+}
+
 static void file_free(struct tfs_group_file *f)
 {
 	if (f->fh) {
@@ -252,13 +294,7 @@ void tfs_groups_open(fuse_req_t req, fuse_ino_t ino, const struct tfs_node *n,
 	f->group_id = g.id;
 	f->topic_id = g.topic_id;
 	pthread_mutex_init(&f->lock, NULL);
-	atomic_store(&live[tfs_fh_index(f->fh)], f);
-	pthread_mutex_lock(&files_lock);
-	f->prev = files.prev;
-	f->next = &files;
-	files.prev->next = f;
-	files.prev = f;
-	pthread_mutex_unlock(&files_lock);
+	file_register(f);
 	fi->fh = f->fh;
 	fi->direct_io = 1; /* sizes change, and consume has none */
 	/* consume and follow are streams, like a pipe: a reader that seeks back
@@ -298,7 +334,7 @@ void tfs_groups_release(fuse_req_t req, struct fuse_file_info *fi)
 void tfs_groups_read(fuse_req_t req, const struct tfs_node *n, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct tfs_group_file *f = tfs_group_file_of(fi);
+	struct tfs_group_file *f = tfs_group_file_get(fi);
 	if (!f) {
 		fuse_reply_err(req, EBADF);
 		return;

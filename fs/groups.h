@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "fhtable.h"
 #include "inode.h"
 #include "tfs.h"
 
@@ -47,8 +48,8 @@ void tfs_groups_catch_up(void);
 /* --- shared by groups.c and consume.c --- */
 
 /* What fi->fh names for every file of a group: a handle slot (fhtable.c),
- * as for the other files. A daemon that took over does not make group files
- * again: a handle of the daemon that died names none (EBADF). */
+ * as for the other files. A daemon that took over makes one again from its
+ * slot when the kernel first uses its handle (tfs_group_file_get). */
 struct tfs_group_file {
 	struct tfs_group_file *prev, *next; /* all open group files (groups.c) */
 	uint64_t fh;
@@ -59,19 +60,27 @@ struct tfs_group_file {
 	/* partition-<N>, lag: the text a read at offset 0 made (lock). */
 	char *text;
 	size_t text_len;
-	/* consume, follow: the rest of a record longer than the read that got
-	 * it, for this open file's next reads (lock). */
+	/* consume, follow: a record longer than the read that got it, whole,
+	 * and how much of it was read, for this open file's next reads (lock). */
 	char *rest;
 	size_t rest_len;
 	size_t rest_off;
+	uint32_t rest_gpid; /* the record the rest is of */
+	uint64_t rest_offset;
 };
 
 /* The open group file fi names in this daemon, or NULL. */
 struct tfs_group_file *tfs_group_file_of(const struct fuse_file_info *fi);
+/* As tfs_group_file_of, but a handle a daemon that died gave out has its
+ * file made again from its slot. NULL if fi names no open file. */
+struct tfs_group_file *tfs_group_file_get(const struct fuse_file_info *fi);
 
 /* consume.c */
 void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int nonblock);
 void tfs_consume_forget(struct tfs_group_file *f); /* before f is freed */
+/* A consume or follow file made again after a takeover: its part-read
+ * record, if its slot names one, is read again from the store. */
+void tfs_consume_revive(struct tfs_group_file *f, struct tfs_fh_slot *slot);
 int tfs_consume_start(void);
 void tfs_consume_stop(void);
 

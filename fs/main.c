@@ -141,6 +141,34 @@ static void busy_message(const char *dir)
 		dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
 }
 
+/* A user other than root mounts FUSE through /dev/fuse, which libfuse 3.14
+ * opens itself before it would try fusermount3, and fusermount3 3.14 opens
+ * as the calling user too: where the device is root's only (mode 0600, as
+ * on some hosts) no unprivileged mount can work, supervised or not. Said
+ * plainly, rather than libfuse's "failed to open /dev/fuse". 0 or EACCES. */
+static int check_dev_fuse(void)
+{
+	struct stat st;
+	int fd;
+	if (getuid() == 0 || geteuid() == 0)
+		return 0;
+	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EACCES && errno != EPERM)
+		return 0; /* missing, say: libfuse's own message says so */
+	int known = stat("/dev/fuse", &st) == 0;
+	fprintf(stderr,
+		"topicfs: /dev/fuse is not open to uid %u here (mode %04o, owner uid %u): a user "
+		"other than root cannot mount FUSE on this host, with or without --supervise "
+		"(fusermount3 opens it as the user too); make it 0666, as most distributions do, "
+		"or mount as root\n",
+		(unsigned)getuid(), known ? (unsigned)(st.st_mode & 07777) : 0u,
+		known ? (unsigned)st.st_uid : 0u);
+	return EACCES;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -177,6 +205,8 @@ int main(int argc, char *argv[])
 	snprintf(fsname, sizeof fsname, "-ofsname=%s,subtype=topicfs", tfs.opt.data_dir);
 	fuse_opt_add_arg(&args, fsname);
 
+	if (check_dev_fuse() != 0)
+		goto out;
 	/* Supervised, this goes on only in the daemons the supervisor starts. */
 	if (tfs.opt.supervise) {
 		if (tfs_supervise(&args, &tk) != 0)

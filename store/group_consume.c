@@ -20,6 +20,10 @@ struct consume_args {
 	store_consume_fn fn;
 	void *arg;
 	struct store_consumed out;
+	/* Under --supervise: the request, kept with what it hands out. */
+	const struct store_request *req;
+	struct store_consume_range *ranges; /* STORE_PARTITIONS_MAX of them */
+	uint32_t nranges;
 };
 
 /* A batch this big lies in LMDB overflow pages of its own: its header, ends
@@ -139,6 +143,7 @@ static int consume_txn(struct store *s, MDB_txn *txn, void *arg)
 	struct group_rec g;
 	uint32_t parts;
 	memset(&a->out, 0, sizeof(a->out));
+	a->nranges = 0;
 	a->fn(0, a->arg); /* start over: this txn may be a rerun */
 	int rc = store_group_and_topic(s, txn, a->gid, &g, &parts);
 	if (rc)
@@ -160,6 +165,9 @@ static int consume_txn(struct store *s, MDB_txn *txn, void *arg)
 			return rc;
 		if (v.committed != before && first_served < 0)
 			first_served = idx;
+		if (v.committed != before && a->req)
+			a->ranges[a->nranges++] =
+				(struct store_consume_range){v.gpid, before, v.committed};
 		if (v.committed != before || !v.stored) {
 			if ((rc = store_group_offset_put(s, txn, g.id, idx, v.committed)))
 				return rc;
@@ -171,16 +179,31 @@ static int consume_txn(struct store *s, MDB_txn *txn, void *arg)
 		if ((rc = store_group_rec_put(s, txn, &g)))
 			return rc;
 	}
+	if (a->nranges &&
+	    (rc = store_consume_request_put(s, txn, a->req, a->ranges, a->nranges)))
+		return rc;
 	return changed ? 0 : STORE_GROUP_NOTHING;
 }
 
 int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_consume_fn fn,
 			void *arg, struct store_consumed *out)
 {
+	return store_group_consume_req(s, group_id, size, fn, arg, out, NULL, NULL);
+}
+
+int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
+			    store_consume_fn fn, void *arg, struct store_consumed *out,
+			    const struct store_request *req, struct store_consume_range *first)
+{
 	if (!fn || size == 0)
 		return EINVAL;
-	struct consume_args a = {group_id, size, fn, arg, {0}};
+	struct consume_args a = {group_id, size, fn, arg, {0}, req, NULL, 0};
+	if (req && !(a.ranges = malloc(STORE_PARTITIONS_MAX * sizeof(*a.ranges))))
+		return ENOMEM;
 	int rc = store_write(s, consume_txn, &a, 64 * 1024, "consume");
+	if (first)
+		*first = rc == 0 && a.nranges ? a.ranges[0] : (struct store_consume_range){0, 0, 0};
+	free(a.ranges);
 	if (rc == STORE_GROUP_NOTHING)
 		rc = 0;
 	if (out)

@@ -1,5 +1,6 @@
-/* requests.c — which write() requests are committed, so a resent one is not stored twice. */
+/* requests.c — which write() and consume requests are committed, so a resent one is not done twice. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -66,4 +67,89 @@ static int clear_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_requests_clear(struct store *s)
 {
 	return store_write(s, clear_txn, NULL, 1 << 20, "forget the write requests");
+}
+
+/* --- consumes ---
+ *
+ * A consume's request is a key of its own: the slot (BE32), 'C', the unique
+ * id (BE64), so a slot's come in the order of their ids, which grow on a
+ * connection: the first is the oldest. Its data: the ranges, 20 bytes each
+ * (gpid BE32, from BE64, to BE64). */
+#define CONSUME_KEY 13
+#define RANGE_SIZE 20
+
+static MDB_val consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
+{
+	store_be32(kb, slot);
+	kb[4] = 'C';
+	store_be64(kb + 5, unique);
+	return (MDB_val){CONSUME_KEY, kb};
+}
+
+/* Deletes the slot's oldest consumes beyond the last STORE_REQUESTS_KEPT. */
+static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
+{
+	MDB_cursor *c;
+	unsigned char kb[CONSUME_KEY];
+	MDB_val k = consume_key(kb, slot, 0), d;
+	int rc = mdb_cursor_open(txn, s->requests, &c);
+	if (rc)
+		return rc;
+	size_t count = 0;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == CONSUME_KEY && memcmp(k.mv_data, kb, 5) == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		count++;
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	for (; rc == 0 && count > STORE_REQUESTS_KEPT; count--) {
+		k = consume_key(kb, slot, 0);
+		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE)) == 0)
+			rc = mdb_cursor_del(c, 0);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
+			      const struct store_consume_range *r, uint32_t n)
+{
+	unsigned char kb[CONSUME_KEY];
+	unsigned char *buf = malloc((size_t)n * RANGE_SIZE);
+	if (!buf)
+		return ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		store_be32(buf + i * RANGE_SIZE, r[i].gpid);
+		store_be64(buf + i * RANGE_SIZE + 4, r[i].from);
+		store_be64(buf + i * RANGE_SIZE + 12, r[i].to);
+	}
+	MDB_val k = consume_key(kb, req->slot, req->unique), d = {(size_t)n * RANGE_SIZE, buf};
+	int rc = mdb_put(txn, s->requests, &k, &d, 0);
+	free(buf);
+	return rc ? rc : consume_prune(s, txn, req->slot);
+}
+
+int store_consume_request_get(struct store *s, const struct store_request *req,
+			      struct store_consume_range *out, uint32_t cap, uint32_t *n)
+{
+	MDB_txn *txn;
+	unsigned char kb[CONSUME_KEY];
+	MDB_val k = consume_key(kb, req->slot, req->unique), d;
+	*n = 0;
+	int rc = store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, s->requests, &k, &d);
+	if (rc == 0) {
+		const unsigned char *p = d.mv_data;
+		*n = (uint32_t)(d.mv_size / RANGE_SIZE);
+		for (uint32_t i = 0; i < *n && i < cap; i++)
+			out[i] = (struct store_consume_range){store_get_be32(p + i * RANGE_SIZE),
+							      store_get_be64(p + i * RANGE_SIZE + 4),
+							      store_get_be64(p + i * RANGE_SIZE + 12)};
+	}
+	store_read_end(s, txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return store_errno(rc, "look up a consume request");
 }

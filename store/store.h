@@ -439,6 +439,26 @@ int store_group_consume(struct store *s, uint32_t group_id, size_t size, store_c
  * (the group or topic is gone, or an error: logged, and the consume reports
  * it). */
 bool store_group_is_ready(struct store *s, uint32_t group_id);
+/* What a consume under --supervise handed out, kept with its commit (as a
+ * write's request): the records [from, to) of partition gpid, one range per
+ * partition served, in the order their bytes were handed out. A READ the
+ * kernel resends after the daemon died gets the same records again. */
+struct store_consume_range {
+	uint32_t gpid;
+	uint64_t from;
+	uint64_t to;
+};
+/* store_group_consume that keeps req (NULL: none) with what it commits; only
+ * the last STORE_REQUESTS_KEPT consumes of each slot are kept. With req,
+ * *first (may be NULL) is the first range handed out (gpid 0: none). */
+int store_group_consume_req(struct store *s, uint32_t group_id, size_t size,
+			    store_consume_fn fn, void *arg, struct store_consumed *out,
+			    const struct store_request *req, struct store_consume_range *first);
+/* When req's consume was committed: its ranges (the first cap of them) in
+ * out[] and *n their number; *n 0 if not (nothing committed, or forgotten).
+ * 0, or an errno (EIO). */
+int store_consume_request_get(struct store *s, const struct store_request *req,
+			      struct store_consume_range *out, uint32_t cap, uint32_t *n);
 
 /* Called for each group partition whose committed offset retention passed,
  * after the commit (g valid only during the call); it may call the store. */

@@ -227,6 +227,10 @@ int store_wal_has_request(struct store *s, const struct store_request *req);
 /* Keeps req in txn as committed with the records appended in it. */
 int store_request_put(struct store *s, MDB_txn *txn, const struct store_request *req);
 
+/* Keeps req in txn as the consume that handed out the n ranges r[]. */
+int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
+			      const struct store_consume_range *r, uint32_t n);
+
 /* --- wal.c --- */
 
 /* Opens DIR/topicfs.wal.*, folds what a crash left there, starts the fold

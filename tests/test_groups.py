@@ -351,6 +351,18 @@ def test_a_record_longer_than_a_read_goes_whole_to_that_reader(mnt):
         os.close(other)
 
 
+def test_a_follow_reader_gets_a_record_longer_than_its_reads_in_full_parts(mnt):
+    g = group(mnt)
+    produce(mnt, ["y" * 10000])
+    fd = os.open(os.path.join(g, "follow"), os.O_RDONLY)
+    try:
+        assert os.read(fd, 4096) == b"y" * 4096
+        assert os.read(fd, 4096) == b"y" * 4096, "a part of the rest fills the read"
+        assert os.read(fd, 4096) == b"y" * (10000 - 8192) + b"\n"
+    finally:
+        os.close(fd)
+
+
 def test_bash_read_loop_on_consume_gets_every_line(mnt):
     # bash reads a byte at a time from a file it cannot seek back in.
     g = group(mnt)
