@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consume.h"
 #include "fhtable.h"
-#include "groups.h"
 #include "logging.h"
 #include "loop.h"
 
@@ -469,20 +469,8 @@ static struct poller *take_poller(const struct tfs_group_file *f)
 	return NULL;
 }
 
-int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-		    struct fuse_pollhandle *ph)
+void tfs_consume_poll(fuse_req_t req, struct tfs_group_file *f, struct fuse_pollhandle *ph)
 {
-	struct tfs_node n;
-	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW))
-		return 0;
-	struct tfs_group_file *f = tfs_group_file_get(fi);
-	if (!f) {
-		/* No open file (cannot be remade: out of memory): a read says EBADF. */
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLERR);
-		return 1;
-	}
 	/* Kept with the handle: a daemon taking over wakes it (takeover.c), and
 	 * the poller's next look goes to that daemon. */
 	struct tfs_fh_slot *slot = tfs_fh_slot(f->fh);
@@ -512,7 +500,6 @@ int tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	if (!p && ph)
 		fuse_pollhandle_destroy(ph);
 	fuse_reply_poll(req, ready ? POLLIN | POLLRDNORM : 0);
-	return 1;
 }
 
 /* --- waking --- */

@@ -389,7 +389,12 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		uint64_t unique = tfs_loop_request_unique();
 		struct store_request r = {tfs_fh_index(fi->fh), unique & ~TFS_UNIQUE_RESEND};
 		int tagged = tfs.opt.supervise && unique;
-		if (tagged && (unique & TFS_UNIQUE_RESEND) && store_request_done(tfs.store, &r) == 1) {
+		bool done = false;
+		if (tagged && (unique & TFS_UNIQUE_RESEND) &&
+		    (err = store_request_done(tfs.store, &r, &done)) != 0)
+			tfs_log(LOG_ERR, "write to topic id %u resent after the daemon died: cannot tell "
+				"whether it was stored: %s; storing it", n.id, strerror(err));
+		if (done) {
 			tfs_log(LOG_INFO, "write to topic id %u resent after the daemon died: its records "
 				"were stored before, not stored again", n.id);
 			fuse_reply_write(req, size);

@@ -3,6 +3,7 @@
  * listings are fs/tree.c's, from the table of node kinds (fs/nodes.c). */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,22 @@ void tfs_groups_catch_up(void)
 	int err = store_groups_catch_up(tfs.store, missed, NULL);
 	if (err)
 		tfs_log(LOG_ERR, "moving consumer groups past retention failed: %s", strerror(err));
+}
+
+bool tfs_groups_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct fuse_pollhandle *ph)
+{
+	struct tfs_node n;
+	if (tfs_ino_parse(ino, &n) != 0 || (n.kind != TFS_CONSUME && n.kind != TFS_FOLLOW))
+		return false;
+	struct tfs_group_file *f = tfs_group_file_get(fi);
+	if (f) {
+		tfs_consume_poll(req, f, ph);
+		return true;
+	}
+	/* No open file (cannot be remade: out of memory): a read says EBADF. */
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLERR);
+	return true;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "fhtable.h"
 #include "files.h"
 #include "groups.h"
@@ -25,105 +26,10 @@
 #include "tree.h"
 #include "xattr.h"
 
-struct tfs tfs;
-
-#define TFS_MAX_BACKGROUND 65535u
-
 /* The store's messages join the daemon's own (stderr with -f, syslog otherwise). */
 static void store_message(int level, const char *msg)
 {
 	tfs_log(level, "store: %s", msg);
-}
-
-static void on_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/* Large writes make one transaction carry many records. */
-	conn->max_write = TFS_STREAM_BLKSIZE;
-	conn->max_readahead = 1024 * 1024;
-	/* A listing of a million offsets must not cost a million lookups. */
-	conn->want &= ~FUSE_CAP_READDIRPLUS;
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-	/* RELEASE is a background request, and the kernel keeps all but
-	 * max_background of those (12 by default) queued behind requests made
-	 * later: the 13th close's held line would become a record after a read
-	 * that came after it. With room for every close in flight, each RELEASE
-	 * reaches us before anything asked after its close (see loop.c). The
-	 * kernel caps it (65535; for mounts by users, fuse's max_user_bgreq). */
-	conn->max_background = TFS_MAX_BACKGROUND;
-	tfs_log_reply_init(conn);
-}
-
-const struct fuse_lowlevel_ops tfs_ops = {
-	.init = on_init,
-	.lookup = tfs_tree_lookup,
-	.forget = tfs_forget,
-	.forget_multi = tfs_forget_multi,
-	.getattr = tfs_tree_getattr,
-	.setattr = tfs_tree_setattr,
-	.readdir = tfs_tree_readdir,
-	.mkdir = tfs_tree_mkdir,
-	.rmdir = tfs_tree_rmdir,
-	.statfs = tfs_tree_statfs,
-	.open = tfs_open,
-	.create = tfs_create,
-	.read = tfs_read,
-	.write = tfs_write,
-	.flush = tfs_flush,
-	.release = tfs_release,
-	.fsync = tfs_fsync,
-	.fallocate = tfs_fallocate,
-	.poll = tfs_poll,
-	.getxattr = tfs_getxattr,
-	.listxattr = tfs_listxattr,
-	.setxattr = tfs_setxattr,
-	.removexattr = tfs_removexattr,
-};
-
-/* Background mode: the parent waits until the child has mounted (or failed),
- * so `topicfs DATA MNT` returns when the filesystem is usable, with an exit
- * status that says whether it is. Returns the fd to report readiness on. */
-int tfs_daemon_start(void)
-{
-	int pipefd[2];
-	if (pipe(pipefd) != 0) {
-		perror("topicfs: pipe");
-		exit(1);
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("topicfs: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		char status = 1;
-		close(pipefd[1]);
-		if (read(pipefd[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(pipefd[0]);
-	setsid();
-	return pipefd[1];
-}
-
-void tfs_daemon_ready(int fd)
-{
-	char ok = 0;
-	int null = open("/dev/null", O_RDWR);
-	if (chdir("/") != 0)
-		tfs_log(LOG_WARNING, "chdir /: %s", strerror(errno));
-	tfs_log_to_syslog();
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
-	if (write(fd, &ok, 1) != 1)
-		tfs_log(LOG_WARNING, "could not report readiness to the parent");
-	close(fd);
 }
 
 static void busy_message(const char *dir)

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "fhtable.h"
 #include "logging.h"
 #include "supervise.h"

@@ -37,9 +37,4 @@ int tfs_takeover_join(struct fuse_session *se, const struct tfs_takeover *tk);
  * inode numbers and file handles it did not give out). */
 int tfs_takeover_active(void);
 
-/* The background start (main.c): the parent waits for the status byte on the
- * returned fd; tfs_daemon_ready detaches (stdio, syslog) and sends 0. */
-int tfs_daemon_start(void);
-void tfs_daemon_ready(int fd);
-
 #endif

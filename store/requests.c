@@ -1,4 +1,4 @@
-/* requests.c — which write() and consume requests are committed, so a resent one is not done twice. */
+/* requests.c — keeping the write() and consume requests a transaction commits (request_lookup.c asks). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,79 +31,38 @@ int store_request_put(struct store *s, MDB_txn *txn, const struct store_request 
 	return mdb_put(txn, s->requests, &k, &d, 0);
 }
 
-int store_request_done(struct store *s, const struct store_request *req)
-{
-	MDB_txn *txn;
-	unsigned char kb[4];
-	store_be32(kb, req->slot);
-	MDB_val k = {sizeof(kb), kb}, d;
-	int rc = store_read_begin(s, &txn); /* folds the WAL first */
-	if (rc)
-		return -rc;
-	int done = 0;
-	rc = mdb_get(txn, s->requests, &k, &d);
-	if (rc == 0) {
-		for (size_t i = 0; i + 8 <= d.mv_size && !done; i += 8) {
-			uint64_t id;
-			memcpy(&id, (const char *)d.mv_data + i, 8);
-			done = id == req->unique;
-		}
-	}
-	store_read_end(s, txn);
-	/* A fold that failed (a full disk) left it in the WAL's queue. */
-	if (!done && store_wal_has_request(s, req))
-		return 1;
-	if (rc && rc != MDB_NOTFOUND)
-		return -store_errno(rc, "look up a write request");
-	return done;
-}
-
-static int clear_txn(struct store *s, MDB_txn *txn, void *arg)
-{
-	(void)arg;
-	return mdb_drop(txn, s->requests, 0);
-}
-
-int store_requests_clear(struct store *s)
-{
-	return store_write(s, clear_txn, NULL, 1 << 20, "forget the write requests");
-}
-
 /* --- consumes ---
  *
  * A consume's request is a key of its own: the slot (BE32), 'C', the unique
  * id (BE64), so a slot's come in the order of their ids, which grow on a
  * connection: the first is the oldest. Its data: the ranges, 20 bytes each
  * (gpid BE32, from BE64, to BE64). */
-#define CONSUME_KEY 13
-#define RANGE_SIZE 20
-
-static MDB_val consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
+MDB_val store_consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
 {
 	store_be32(kb, slot);
 	kb[4] = 'C';
 	store_be64(kb + 5, unique);
-	return (MDB_val){CONSUME_KEY, kb};
+	return (MDB_val){STORE_CONSUME_KEY, kb};
 }
 
 /* Deletes the slot's oldest consumes beyond the last STORE_REQUESTS_KEPT. */
 static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
 {
 	MDB_cursor *c;
-	unsigned char kb[CONSUME_KEY];
-	MDB_val k = consume_key(kb, slot, 0), d;
+	unsigned char kb[STORE_CONSUME_KEY];
+	MDB_val k = store_consume_key(kb, slot, 0), d;
 	int rc = mdb_cursor_open(txn, s->requests, &c);
 	if (rc)
 		return rc;
 	size_t count = 0;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size == CONSUME_KEY && memcmp(k.mv_data, kb, 5) == 0;
+	     rc == 0 && k.mv_size == STORE_CONSUME_KEY && memcmp(k.mv_data, kb, 5) == 0;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
 		count++;
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	for (; rc == 0 && count > STORE_REQUESTS_KEPT; count--) {
-		k = consume_key(kb, slot, 0);
+		k = store_consume_key(kb, slot, 0);
 		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE)) == 0)
 			rc = mdb_cursor_del(c, 0);
 	}
@@ -114,42 +73,17 @@ static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
 int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
 			      const struct store_consume_range *r, uint32_t n)
 {
-	unsigned char kb[CONSUME_KEY];
-	unsigned char *buf = malloc((size_t)n * RANGE_SIZE);
+	unsigned char kb[STORE_CONSUME_KEY];
+	unsigned char *buf = malloc((size_t)n * STORE_CONSUME_RANGE);
 	if (!buf)
 		return ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
-		store_be32(buf + i * RANGE_SIZE, r[i].gpid);
-		store_be64(buf + i * RANGE_SIZE + 4, r[i].from);
-		store_be64(buf + i * RANGE_SIZE + 12, r[i].to);
+		store_be32(buf + i * STORE_CONSUME_RANGE, r[i].gpid);
+		store_be64(buf + i * STORE_CONSUME_RANGE + 4, r[i].from);
+		store_be64(buf + i * STORE_CONSUME_RANGE + 12, r[i].to);
 	}
-	MDB_val k = consume_key(kb, req->slot, req->unique), d = {(size_t)n * RANGE_SIZE, buf};
+	MDB_val k = store_consume_key(kb, req->slot, req->unique), d = {(size_t)n * STORE_CONSUME_RANGE, buf};
 	int rc = mdb_put(txn, s->requests, &k, &d, 0);
 	free(buf);
 	return rc ? rc : consume_prune(s, txn, req->slot);
-}
-
-int store_consume_request_get(struct store *s, const struct store_request *req,
-			      struct store_consume_range *out, uint32_t cap, uint32_t *n)
-{
-	MDB_txn *txn;
-	unsigned char kb[CONSUME_KEY];
-	MDB_val k = consume_key(kb, req->slot, req->unique), d;
-	*n = 0;
-	int rc = store_read_begin(s, &txn);
-	if (rc)
-		return rc;
-	rc = mdb_get(txn, s->requests, &k, &d);
-	if (rc == 0) {
-		const unsigned char *p = d.mv_data;
-		*n = (uint32_t)(d.mv_size / RANGE_SIZE);
-		for (uint32_t i = 0; i < *n && i < cap; i++)
-			out[i] = (struct store_consume_range){store_get_be32(p + i * RANGE_SIZE),
-							      store_get_be64(p + i * RANGE_SIZE + 4),
-							      store_get_be64(p + i * RANGE_SIZE + 12)};
-	}
-	store_read_end(s, txn);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return store_errno(rc, "look up a consume request");
 }

@@ -219,11 +219,10 @@ int store_append_req(struct store *s, uint32_t topic_id, const struct store_reco
 int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
 			const struct store_record_in *recs, size_t n,
 			const struct store_request *req);
-/* 1 when req's records were committed, 0 if not, or a negative errno (the
- * one exception to the errno convention, kept until requests.c changes).
- * Only the last STORE_REQUESTS_KEPT requests of each slot are kept. */
+/* Whether req's records were committed, into *done. Only the last
+ * STORE_REQUESTS_KEPT requests of each slot are kept. 0, or an errno (EIO). */
 #define STORE_REQUESTS_KEPT 8
-int store_request_done(struct store *s, const struct store_request *req);
+int store_request_done(struct store *s, const struct store_request *req, bool *done);
 /* Forgets every kept request (a new connection starts its ids again). */
 int store_requests_clear(struct store *s);
 

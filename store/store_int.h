@@ -213,11 +213,6 @@ int store_events_add(struct store_events *l, const struct store_event *ev, size_
 int store_append_in_txn(struct store *s, MDB_txn *txn, uint32_t topic_id, int64_t fixed,
 			const struct store_record_in *recs, size_t n, int64_t now_ms,
 			struct store_events *out);
-/* Appends in a transaction of its own (after what the WAL holds), with req
- * (may be NULL) kept in it. */
-int store_append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
-			const struct store_record_in *recs, size_t n,
-			const struct store_request *req);
 
 /* --- requests.c --- */
 
@@ -313,10 +308,20 @@ void store_wal_map(struct store *s, int i);
 void store_wal_unmap(struct store *s);
 /* Writes an entry at off of the current WAL file: 0, ENOSPC or an errno. */
 int store_wal_put(struct store *s, const void *buf, size_t len, uint64_t off);
+/* requests.c: a consume's key in the requests database (slot BE32, 'C',
+ * unique BE64) into kb[STORE_CONSUME_KEY]; its data, STORE_CONSUME_RANGE
+ * bytes a range (gpid BE32, from BE64, to BE64). */
+#define STORE_CONSUME_KEY 13
+#define STORE_CONSUME_RANGE 20
+MDB_val store_consume_key(unsigned char *kb, uint32_t slot, uint64_t unique);
+
 /* crc32.c: CRC-32 as zlib's crc32(): start with 0, feed on the result. */
 uint32_t store_crc32(uint32_t crc, const void *data, size_t len);
 /* topic_cache.c. After any commit: cached topic records are stale. */
-void store_topics_changed(struct store *s);
+static inline void store_topics_changed(struct store *s)
+{
+	atomic_fetch_add(&s->topic_gen, 1);
+}
 /* Topic id's record, as store_topic_get_rec, from the cache while no commit
  * came since it was read: 0, an MDB code or an errno. Any thread. */
 int store_topic_rec_cached(struct store *s, uint32_t id, struct store_topic_rec *out);

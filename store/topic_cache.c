@@ -4,7 +4,7 @@
  * store_topic_by_id, then wal.c's check_topic): two LMDB read transactions for a few hundred bytes that
  * change only with a mkdir, a config write or a delete, about a tenth of
  * what a small write costs the daemon. Every commit bumps topic_gen
- * (store_topics_changed, after mdb_txn_commit and before the call that made
+ * (store_topics_changed in store_int.h, after mdb_txn_commit and before the call that made
  * it returns); a slot is good only for the generation it was read in, and a
  * filler reads the generation before it begins its transaction, so a slot
  * never holds a record older than its tag. Folds commit too (the round-robin
@@ -22,11 +22,6 @@ static void slot_lock(struct store_topic_slot *t)
 static void slot_unlock(struct store_topic_slot *t)
 {
 	atomic_flag_clear_explicit(&t->busy, memory_order_release);
-}
-
-void store_topics_changed(struct store *s)
-{
-	atomic_fetch_add(&s->topic_gen, 1);
 }
 
 int store_topic_rec_cached(struct store *s, uint32_t id, struct store_topic_rec *out)

@@ -91,7 +91,7 @@ static int write_txn(struct store *s, store_write_fn fn, void *arg, size_t need,
 			mdb_txn_abort(txn);
 		pthread_rwlock_unlock(&s->map_lock);
 		if (committing)
-			store_topics_changed(s); /* topic_cache.c */
+			store_topics_changed(s); /* the topic cache's records are stale */
 		if (committing && rc != MDB_MAP_FULL)
 			return store_commit_errno(s, rc, need, what);
 		if (rc != MDB_MAP_FULL)

@@ -175,6 +175,40 @@ static struct wal_entry *entry_make(uint32_t topic_id, int64_t fixed,
 	return e;
 }
 
+struct direct {
+	uint32_t topic_id;
+	int64_t fixed;
+	const struct store_record_in *recs;
+	size_t n;
+	int64_t now;
+	const struct store_request *req;
+	struct store_events ev; /* announced once committed */
+};
+
+static int direct_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct direct *d = arg;
+	d->ev.n = 0; /* the txn may run again after the map grew */
+	int rc = store_append_in_txn(s, txn, d->topic_id, d->fixed, d->recs, d->n, d->now, &d->ev);
+	if (rc == 0 && d->req)
+		rc = store_request_put(s, txn, d->req);
+	return rc;
+}
+
+/* Appends in a transaction of its own, after what the WAL holds (store_write
+ * folds first), with req (may be NULL) kept in it. */
+static int append_direct(struct store *s, uint32_t topic_id, int64_t fixed,
+			 const struct store_record_in *recs, size_t n,
+			 const struct store_request *req, size_t need)
+{
+	struct direct d = {topic_id, fixed, recs, n, store_now_ms(), req, {0}};
+	int rc = store_write(s, direct_txn, &d, need, "append");
+	if (rc == 0)
+		store_announce(s, d.ev.ev, d.ev.n);
+	free(d.ev.ev);
+	return rc;
+}
+
 static int append(struct store *s, uint32_t topic_id, int64_t fixed,
 		  const struct store_record_in *recs, size_t n, const struct store_request *req)
 {
@@ -183,7 +217,7 @@ static int append(struct store *s, uint32_t topic_id, int64_t fixed,
 	if (rc || n == 0)
 		return rc;
 	if (need - (1 << 20) > 2 * WAL_DIRECT_BYTES || !wal_usable(s))
-		return store_append_direct(s, topic_id, fixed, recs, n, req); /* store_write syncs */
+		return append_direct(s, topic_id, fixed, recs, n, req, need); /* store_write syncs */
 	struct wal_entry *e = entry_make(topic_id, fixed, recs, n, req);
 	if (!e)
 		return ENOMEM;
@@ -384,34 +418,6 @@ int store_wal_open(struct store *s)
 	if (rc == 0)
 		s->wal_running = 1;
 	return rc;
-}
-
-uint64_t store_wal_hold(struct store *s)
-{
-	pthread_rwlock_wrlock(&s->wal_gate);
-	store_wal_fold(s);
-	return atomic_load(&s->wal_folded);
-}
-
-void store_wal_release(struct store *s, int pinned)
-{
-	/* The other file may be reused once a durable snapshot holds all it has. */
-	if (pinned && s->wal_fd[0] >= 0 && s->wal_durable_lsn >= s->wal_switch_lsn) {
-		pthread_mutex_lock(&s->wal_lock);
-		int other = s->wal_cur ^ 1;
-		if (store_wal_file_reset(s, other) == 0) {
-			s->wal_cur = other;
-			s->wal_off = 0;
-			s->wal_switch_lsn = s->wal_lsn;
-		}
-		pthread_mutex_unlock(&s->wal_lock);
-	}
-	pthread_rwlock_unlock(&s->wal_gate);
-}
-
-void store_wal_durable(struct store *s, uint64_t lsn)
-{
-	s->wal_durable_lsn = lsn;
 }
 
 void store_wal_close(struct store *s)

@@ -1533,7 +1533,9 @@ static int append_req(struct fx *f, uint32_t topic, const char *value, uint32_t 
 static int request_done(struct fx *f, uint32_t slot, uint64_t unique)
 {
 	struct store_request q = {slot, unique};
-	return store_request_done(f->s, &q);
+	bool done = false;
+	CHECK_OK(store_request_done(f->s, &q, &done));
+	return done;
 }
 
 static void test_kept_requests_name_their_writes_across_a_crash(void)
