@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,10 +142,10 @@ static void keep_rest(struct tfs_group_file *f, struct tfs_fh_slot *slot, struct
 
 /* A READ the kernel resent after the daemon died, whose consume was
  * committed: the same records are read again into o (trimmed to size, the
- * rest kept). 1 if so, 0 if req's consume was not committed (or is
+ * rest kept). True if so, false if req's consume was not committed (or is
  * forgotten); f->lock held. */
-static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
-		       const struct store_request *sr, size_t size, struct out *o)
+static bool took_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
+			const struct store_request *sr, size_t size, struct out *o)
 {
 	uint32_t n = 0;
 	struct store_consume_range *r = malloc(STORE_PARTITIONS_MAX * sizeof(*r));
@@ -154,7 +155,7 @@ static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
 			strerror(err));
 	if (err || n == 0) {
 		free(r);
-		return 0;
+		return false;
 	}
 	o->len = 0;
 	uint64_t records = 0, lost = 0;
@@ -176,7 +177,7 @@ static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
 			" committed record(s) removed since", f->group_id, lost);
 	if (records == 0) {
 		free(r);
-		return 0; /* nothing of it left: this read takes the next records */
+		return false; /* nothing of it left: this read takes the next records */
 	}
 	tfs_log(LOG_INFO,
 		"group id %u: a read resent after the daemon died gets the %" PRIu64
@@ -188,7 +189,7 @@ static int take_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
 	if (o->len > size)
 		keep_rest(f, slot, o, size, r[0].gpid, r[0].from);
 	free(r);
-	return 1;
+	return true;
 }
 
 /* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_CONSUMES=N makes a
@@ -211,13 +212,13 @@ static void test_die_after_consume(void)
 		raise(SIGKILL);
 }
 
-/* Answers req from f if there is something to read: 1 when it replied
- * (records, EOF because the group or topic is gone, or an error), 0 when
+/* Answers req from f if there is something to read: true when it replied
+ * (records, EOF because the group or topic is gone, or an error), false when
  * the group has nothing for it yet. f is not touched after the reply: the
  * reader may close it at once, and its release free it. unique: the
  * request's id when it is kept (--supervise), else 0. */
-static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int follow,
-		      uint64_t unique)
+static bool answered(fuse_req_t req, struct tfs_group_file *f, size_t size, int follow,
+		     uint64_t unique)
 {
 	uint32_t gid = f->group_id;
 	struct tfs_fh_slot *slot = unique ? tfs_fh_slot(f->fh) : NULL;
@@ -231,11 +232,11 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 	int err = o.buf ? 0 : ENOMEM;
 	pthread_mutex_lock(&f->lock);
 	if (!err && slot && (unique & TFS_UNIQUE_RESEND)) {
-		if (take_resent(f, slot, &sr, size, &o)) {
+		if (took_resent(f, slot, &sr, size, &o)) {
 			pthread_mutex_unlock(&f->lock);
 			fuse_reply_buf(req, o.buf, o.len);
 			free(o.buf);
-			return 1;
+			return true;
 		}
 		/* A read of the rest, resent: the same part again. */
 		if (f->rest && atomic_load(&slot->rest_unique) == sr.unique)
@@ -268,7 +269,7 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 			test_die_after_consume();
 		fuse_reply_buf(req, o.buf, o.len);
 		free(o.buf);
-		return 1;
+		return true;
 	}
 	struct store_consume_range first = {0, 0, 0};
 	if (!err)
@@ -281,14 +282,14 @@ static int try_answer(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 	pthread_mutex_unlock(&f->lock);
 	if (!err && o.len > 0 && slot)
 		test_die_after_consume();
-	int replied = 1;
+	bool replied = true;
 	if (err == ENOENT) {
 		fuse_reply_buf(req, NULL, 0); /* the group or its topic is gone: EOF */
 	} else if (err) {
 		tfs_log(LOG_ERR, "group id %u: consume failed: %s", gid, strerror(err));
 		fuse_reply_err(req, err);
 	} else if (o.len == 0) {
-		replied = 0;
+		replied = false;
 	} else {
 		fuse_reply_buf(req, o.buf, o.len);
 	}
@@ -375,7 +376,7 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 {
 	uint64_t unique = tfs.opt.supervise ? tfs_loop_request_unique() : 0;
 	if (f->kind == TFS_CONSUME) {
-		if (!try_answer(req, f, size, 0, unique))
+		if (!answered(req, f, size, 0, unique))
 			fuse_reply_buf(req, NULL, 0); /* caught up: EOF */
 		return;
 	}
@@ -385,7 +386,7 @@ void tfs_consume_read(fuse_req_t req, struct tfs_group_file *f, size_t size, int
 		pthread_mutex_lock(&lock);
 		uint64_t before = seq;
 		pthread_mutex_unlock(&lock);
-		if (try_answer(req, f, size, 1, unique)) {
+		if (answered(req, f, size, 1, unique)) {
 			atomic_fetch_sub(&watched, 1);
 			free(w);
 			return;
@@ -438,7 +439,7 @@ static void *answerer(void *arg)
 		w->busy = 1;
 		uint64_t before = seq;
 		pthread_mutex_unlock(&lock);
-		int done = try_answer(w->req, w->f, w->size, 1, w->unique);
+		bool done = answered(w->req, w->f, w->size, 1, w->unique);
 		pthread_mutex_lock(&lock);
 		w->busy = 0;
 		if (done || w->interrupted) {

@@ -20,6 +20,7 @@
  * ahead as above: it never sees a record's head glued to another record.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,23 +182,23 @@ static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
  * piece and some 100 KB per read. Such a view is copied into one buffer
  * instead, which the read fills on (store_log_read) up to what was asked.
  * The copy reads the pieces through the map: counted, as the view asks. */
-static int gather_small(struct emit_state *e, const struct iovec *iov, int count)
+static bool gathered_small(struct emit_state *e, const struct iovec *iov, int count)
 {
 	if (count < STORE_LOG_IOV_MAX || store_iov_bytes(iov, count) >= e->want / 2 ||
 	    !(e->gathered = malloc(e->want)))
-		return 0;
+		return false;
 	for (int i = 0; i < count; i++) {
 		memcpy(e->gathered + e->gathered_len, iov[i].iov_base, iov[i].iov_len);
 		e->gathered_len += iov[i].iov_len;
 	}
 	store_count_mapped(e->s, e->gathered_len);
-	return 1;
+	return true;
 }
 
 static int emit_with_hole(const struct iovec *iov, int count, void *arg)
 {
 	struct emit_state *e = arg;
-	if (!e->gathered && gather_small(e, iov, count))
+	if (!e->gathered && gathered_small(e, iov, count))
 		return 0;
 	struct iovec all[STORE_LOG_IOV_MAX + 1];
 	int n = 0;

@@ -17,6 +17,7 @@
  * the crash would wait forever, so the supervisor then restarts nothing and
  * exits with the daemon, which is what an unsupervised mount does. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <poll.h>
@@ -94,34 +95,36 @@ static void pause_ms(int64_t ms)
 
 /* Whether the connection still stands: the kernel reports POLLERR on the
  * descriptor once the mount is gone (unmounted, or aborted). */
-static int connected(int fd)
+static bool is_connected(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	return !(poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)));
 }
 
 /* The kernel's INIT request, the first thing on a new connection. */
-static ssize_t read_init(int fd, void *buf, int *resend)
+static int read_init(int fd, void *buf, size_t *len, int *resend)
 {
 	ssize_t n;
 	do
 		n = read(fd, buf, INIT_BUF_SIZE);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
+		int err = errno;
 		fprintf(stderr, "topicfs: reading the kernel's INIT request failed: %s\n",
-			strerror(errno));
-		return -1;
+			strerror(err));
+		return err;
 	}
 	const struct fuse_in_header *h = buf;
 	const struct fuse_init_in *in = (const void *)(h + 1);
 	if ((size_t)n < sizeof *h + 8 || h->opcode != FUSE_INIT) {
 		fprintf(stderr, "topicfs: the first request of the connection is not INIT\n");
-		return -1;
+		return EPROTO;
 	}
 	/* flags2 exists from protocol 7.36 on, and counts only with FUSE_INIT_EXT. */
 	*resend = (size_t)n >= sizeof *h + 24 && in->major == 7 && in->minor >= 36 &&
 		  (in->flags & FUSE_INIT_EXT) && (((const uint32_t *)in)[4] & TFS_HAS_RESEND_FLAGS2);
-	return n;
+	*len = (size_t)n;
+	return 0;
 }
 
 /* DATA/topicfs.supervisor.pid: the process a service manager must watch and
@@ -175,7 +178,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 	struct fuse_session *se = NULL;
 	int parent_fd = -1, rc = 1, resend = 0;
 	void *init = NULL;
-	ssize_t init_len = -1;
+	size_t init_len = 0;
 
 	for (int i = 0; i < mount_args->argc; i++)
 		if (fuse_opt_add_arg(&a, mount_args->argv[i]) != 0)
@@ -199,7 +202,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 		goto out;
 	}
 	int fd = fuse_session_fd(se);
-	if ((init_len = read_init(fd, init, &resend)) < 0)
+	if (read_init(fd, init, &init_len, &resend) != 0)
 		goto out_unmount;
 	/* For tests/test_supervise.py: act as on a kernel without resend. */
 	const char *no_resend = getenv("TOPICFS_TEST_NO_RESEND");
@@ -236,7 +239,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 			close(ready[0]);
 			if (parent_fd >= 0)
 				close(parent_fd);
-			*tk = (struct tfs_takeover){.fd = fd, .init = init, .init_len = (size_t)init_len,
+			*tk = (struct tfs_takeover){.fd = fd, .init = init, .init_len = init_len,
 						    .generation = gen, .ready_fd = ready[1],
 						    .background = !tfs.opt.foreground};
 			fuse_opt_free_args(&a);
@@ -287,7 +290,7 @@ int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk)
 			rc = 0; /* unmounted, or the daemon was told to stop */
 			break;
 		}
-		if (!connected(fd)) {
+		if (!is_connected(fd)) {
 			tfs_log(LOG_ERR, "supervisor: the daemon (pid %d) %s as the mount ended", (int)pid,
 				describe(status, why, sizeof why));
 			break;
@@ -328,5 +331,5 @@ out:
 fail:
 	free(init);
 	fuse_opt_free_args(&a);
-	return -1;
+	return ENOMEM;
 }

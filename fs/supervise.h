@@ -20,7 +20,7 @@ struct tfs_takeover {
 
 /* Runs the supervisor: mounts, reads INIT, then starts daemons and restarts
  * those that die. Returns only in a daemon it started, with *tk filled (0),
- * or -1 if the supervisor could not start (the reason printed). It never
+ * or an errno if the supervisor could not start (the reason printed). It never
  * returns in the supervisor, which exits with the status of the mount.
  * mount_args: FUSE's arguments (copied: the daemon parses them again). */
 int tfs_supervise(const struct fuse_args *mount_args, struct tfs_takeover *tk);

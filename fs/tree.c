@@ -192,7 +192,7 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct store_partition p;
 	enum tfs_kind child;
 	uint64_t num;
-	int cfg;
+	enum store_config_key cfg;
 
 	if (tfs_ino_parse(parent, &n)) {
 		fuse_reply_err(req, ENOENT);
@@ -222,7 +222,7 @@ void tfs_tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		tfs_tree_reply_entry(req, tfs_ino_make(TFS_PARTITION, p.gpid, 0));
 		return;
 	case TFS_CONFIG_DIR:
-		if ((cfg = store_config_lookup(name)) < 0)
+		if (store_config_lookup(name, &cfg) != 0)
 			break;
 		tfs_tree_reply_entry(req, tfs_ino_make(TFS_CONFIG, n.id, (uint32_t)cfg));
 		return;

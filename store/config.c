@@ -37,12 +37,14 @@ const char *store_config_name(enum store_config_key key)
 	return names[key];
 }
 
-int store_config_lookup(const char *name)
+int store_config_lookup(const char *name, enum store_config_key *key)
 {
 	for (int k = 0; k < STORE_CFG_COUNT; k++)
-		if (strcmp(name, names[k]) == 0)
-			return k;
-	return -1;
+		if (strcmp(name, names[k]) == 0) {
+			*key = (enum store_config_key)k;
+			return 0;
+		}
+	return ENOENT;
 }
 
 static int is_blank(char c)

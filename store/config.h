@@ -41,8 +41,8 @@ void store_config_defaults(struct store_config *cfg);
 
 /* The setting's name ("retention.ms", ...), or NULL for an unknown key. */
 const char *store_config_name(enum store_config_key key);
-/* The key for a name; -1 if unknown. */
-int store_config_lookup(const char *name);
+/* The key for a name into *key: 0, or ENOENT if no setting has that name. */
+int store_config_lookup(const char *name, enum store_config_key *key);
 
 /* Parses text (len bytes; one trailing "\n" is ignored; numbers may have
  * surrounding blanks) into cfg's field. EINVAL: not a valid value (cfg unchanged).

@@ -32,7 +32,9 @@ void test_framing_is_parsed_formatted_and_kept(void)
 	store_config_defaults(&c);
 	CHECK(c.framing == STORE_FRAMING_LINES, "lines by default");
 	CHECK(strcmp(store_config_name(STORE_CFG_FRAMING), "framing") == 0, "its name");
-	CHECK(store_config_lookup("framing") == STORE_CFG_FRAMING, "looked up by name");
+	enum store_config_key key;
+	CHECK(store_config_lookup("framing", &key) == 0 && key == STORE_CFG_FRAMING,
+	      "looked up by name");
 	CHECK_OK(store_config_parse(&c, STORE_CFG_FRAMING, "writes\n", 7));
 	CHECK(c.framing == STORE_FRAMING_WRITES, "writes");
 	CHECK_OK(store_config_parse(&c, STORE_CFG_FRAMING, " lines ", 7));

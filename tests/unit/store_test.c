@@ -220,15 +220,18 @@ static void test_names_follow_kafka_rule(void)
 static void test_config_defaults_and_names(void)
 {
 	struct store_config c;
+	enum store_config_key key;
 	store_config_defaults(&c);
 	CHECK(c.partitions == 1 && c.retention_ms == 604800000 && c.retention_bytes == -1 &&
 		      c.max_message_bytes == 1048576 && c.key_separator[0] == '\0',
 	      "Kafka's defaults");
 	for (int k = 0; k < STORE_CFG_COUNT; k++)
-		CHECK(store_config_lookup(store_config_name((enum store_config_key)k)) == k,
+		CHECK(store_config_lookup(store_config_name((enum store_config_key)k), &key) == 0 &&
+			      key == (enum store_config_key)k,
 		      "name round trip");
-	CHECK(store_config_lookup("retention.ms") == STORE_CFG_RETENTION_MS, "lookup");
-	CHECK(store_config_lookup("nope") == -1, "unknown name");
+	CHECK(store_config_lookup("retention.ms", &key) == 0 && key == STORE_CFG_RETENTION_MS,
+	      "lookup");
+	CHECK(store_config_lookup("nope", &key) == ENOENT, "unknown name");
 	CHECK(store_config_name(STORE_CFG_COUNT) == NULL, "unknown key");
 }
 
