@@ -1,5 +1,5 @@
 /* kafka_bare.c — the ceiling for the mirror's benchmark: a bare librdkafka
- * producer of the records the mirror would ship (same values, headers, config).
+ * producer of the records the mirror would ship (same values, origin header, config).
  *
  * usage: kafka_bare BOOTSTRAP TOPIC PARTITIONS RECORDS [plain]
  * Prints "records seconds" once every record is confirmed. With "plain": no
@@ -64,20 +64,19 @@ int main(int argc, char **argv)
 	uint64_t *next = calloc((size_t)parts, sizeof *next);
 	double t0 = now();
 	for (long i = 0; i < n;) {
-		/* Runs of 2048 records per partition, as the mirror reads them. */
-		int p = (int)((i / 2048) % parts);
-		char part[16], off[24];
-		snprintf(part, sizeof part, "%d", p);
-		snprintf(off, sizeof off, "%" PRIu64, next[p]);
+		/* Turns of 8192 records per partition, as the mirror ships them. */
+		int p = (int)((i / 8192) % parts);
+		/* The mirror's topicfs.origin header, HOST/TOPIC/PARTITION/OFFSET. */
+		char origin[320];
+		int len = snprintf(origin, sizeof origin, "bench/%s/%d/%" PRIu64, topic, p, next[p]);
 		rd_kafka_resp_err_t e = plain ? rd_kafka_producev(
 			rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, sizeof value),
 			RD_KAFKA_V_END) : rd_kafka_producev(
 			rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(p),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, sizeof value),
-			RD_KAFKA_V_TIMESTAMP(0), RD_KAFKA_V_HEADER("host", "bench", -1),
-			RD_KAFKA_V_HEADER("topic", topic, -1), RD_KAFKA_V_HEADER("partition", part, -1),
-			RD_KAFKA_V_HEADER("offset", off, -1), RD_KAFKA_V_END);
+			RD_KAFKA_V_TIMESTAMP(0), RD_KAFKA_V_HEADER("topicfs.origin", origin, len),
+			RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			/* Returns as soon as reports free the queue. */
 			rd_kafka_poll(rk, 100);

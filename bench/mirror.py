@@ -9,7 +9,7 @@ mock partition holds more than its ~5 MiB. The mirror's run: the records are wri
 into a topic on a mount without the mirror, then the mount is remounted with
 `-o mirror=`, and the time runs from the mount until every partition's `mirrored`
 equals its `end` (read every 20 ms). The bare producer (bench/kafka_bare.c) sends
-the same values with the same four headers and the mirror's librdkafka settings,
+the same values with the same origin header and the mirror's librdkafka settings,
 and is timed from its first record to its last delivery report; a second bare run
 without headers and with librdkafka's defaults shows the client's own ceiling.
 
@@ -179,8 +179,8 @@ process; median of {REPS} repetitions (the peers take turns in each); {time.mono
 
 | producer | records/s | vs bare |
 |---|--:|--:|
-| topicfs mirror (`-o mirror=`: from the store, 4 headers, exactly once) | {med['mirror']:,.0f} | {ratio:.2f}x |
-| bare librdkafka producer, same records, headers and settings | {med['bare']:,.0f} | 1.00x |
+| topicfs mirror (`-o mirror=`: from the store, origin header, exactly once) | {med['mirror']:,.0f} | {ratio:.2f}x |
+| bare librdkafka producer, same records, header and settings | {med['bare']:,.0f} | 1.00x |
 | bare librdkafka producer, no headers, librdkafka's defaults | {med['plain']:,.0f} | {med['mirror'] / med['plain']:.2f}x |
 
 Daemon while shipping: VmRSS at most {max(res['rss']) / MiB:.1f} MiB, VmHWM {max(res['hwm']) / MiB:.1f} MiB.

@@ -18,7 +18,13 @@
 int mirror_kafka_topic(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions, int *count,
 		       char *err, size_t err_size);
 
-/* Who wrote a record: the mirror's headers. */
+/* Where a shipped record came from, in one header (one is much cheaper to
+ * produce than four: each costs the producer allocations per record):
+ * HOST/TOPIC/PARTITION/OFFSET, the last three never holding a '/', so a host
+ * name may. The whole value names a record uniquely among all mirrors. */
+#define MIRROR_ORIGIN_HEADER "topicfs.origin"
+
+/* Who wrote a record: its origin header but for the offset. */
 struct mirror_origin {
 	const char *host;
 	const char *topic;
