@@ -14,9 +14,9 @@
 #define RETRY_MS 2000       /* a topic the cluster did not answer for is tried again */
 #define MISMATCH_RETRY_MS 30000
 /* Records read from the store per partition and turn: the producer's queue
- * (20,000) then holds two or three partitions, in batches of thousands, not a
- * few hundred of each (a request and a report per batch cost more than the
- * records); 2048 shipped ~30% slower. */
+ * (20,000) then holds two or three partitions in batches of thousands, not all
+ * of them in batches of a few hundred (each batch costs a request and a report
+ * on top of its records; bench/PROFILE.md). */
 #define SCAN_CHUNK 8192
 
 enum topic_state { T_SETUP, T_READY, T_STOPPED, T_EXCLUDED, T_GONE };
