@@ -172,19 +172,46 @@ static int is_ours(const rd_kafka_message_t *m, const struct mirror_origin *o, u
 	return rd_kafka_message_timestamp(m, &tt) >= o->not_before_ms;
 }
 
-int mirror_kafka_tail(rd_kafka_t *consumer, const char *name, int32_t partition, int64_t from,
-		      const struct mirror_origin *o, uint64_t *next, int64_t *kafka_offset,
-		      char *err, size_t err_size)
+/* One of the watermarks (which: RD_KAFKA_OFFSET_BEGINNING or _END) of
+ * partitions [0, n) into out[]. */
+static int watermark(rd_kafka_t *rk, const char *name, uint32_t n, int64_t which, int64_t *out,
+		     char *err, size_t err_size)
 {
-	int64_t lo, hi;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+	for (uint32_t i = 0; i < n; i++)
+		rd_kafka_topic_partition_list_add(l, name, (int32_t)i)->offset = which;
+	/* A ListOffsets request to each leader at once, as query_watermark_offsets
+	 * asks for one partition. */
+	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, MIRROR_KAFKA_TIMEOUT_MS);
+	if (!e && (uint32_t)l->cnt != n)
+		e = RD_KAFKA_RESP_ERR__BAD_MSG;
+	for (int i = 0; !e && i < l->cnt; i++) {
+		int32_t p = l->elems[i].partition;
+		if (!(e = l->elems[i].err) && (p < 0 || (uint32_t)p >= n))
+			e = RD_KAFKA_RESP_ERR__BAD_MSG;
+		else if (!e)
+			out[p] = l->elems[i].offset;
+	}
+	if (e)
+		snprintf(err, err_size, "offsets of '%s': %s", name, rd_kafka_err2str(e));
+	rd_kafka_topic_partition_list_destroy(l);
+	return e ? kafka_errno(e) : 0;
+}
+
+int mirror_kafka_watermarks(rd_kafka_t *rk, const char *name, uint32_t n, int64_t *lo,
+			    int64_t *hi, char *err, size_t err_size)
+{
+	int rc = watermark(rk, name, n, RD_KAFKA_OFFSET_BEGINNING, lo, err, err_size);
+	return rc ? rc : watermark(rk, name, n, RD_KAFKA_OFFSET_END, hi, err, err_size);
+}
+
+int mirror_kafka_tail(rd_kafka_t *consumer, const char *name, int32_t partition, int64_t lo,
+		      int64_t hi, int64_t from, const struct mirror_origin *o, uint64_t *next,
+		      int64_t *kafka_offset, char *err, size_t err_size)
+{
+	rd_kafka_resp_err_t e;
 	*next = 0;
 	*kafka_offset = -1;
-	rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(consumer, name, partition, &lo, &hi,
-								 MIRROR_KAFKA_TIMEOUT_MS);
-	if (e) {
-		snprintf(err, err_size, "offsets of '%s' [%d]: %s", name, partition, rd_kafka_err2str(e));
-		return kafka_errno(e);
-	}
 	if (from < lo)
 		from = lo;
 	if (from >= hi)
