@@ -202,7 +202,8 @@ plain {', '.join(f'{x:,.0f}' for x in res['plain'])}; mirror / plain {', '.join(
 
 The machine is shared and has {os.cpu_count()} cores: the mock cluster, the producer and
 the daemon compete for them, so the figures move from run to run; the ratio, measured
-in turns on one cluster, is the figure to read.
+in turns on one cluster, is the figure to read. It grows with the machine's other load,
+which slows the ceiling more than the mirror: compare runs at like load averages.
 """
     with open(OUT, "w") as f:
         f.write(text)
