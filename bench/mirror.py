@@ -9,7 +9,7 @@ mock partition holds more than its ~5 MiB. The mirror's run: the records are wri
 into a topic on a mount without the mirror, then the mount is remounted with
 `-o mirror=`, and the time runs from the mount until every partition's `mirrored`
 equals its `end` (read every 20 ms). The bare producer (bench/kafka_bare.c) sends
-the same values with the same four headers and the mirror's librdkafka settings,
+the same values with the same origin header and the mirror's librdkafka settings,
 and is timed from its first record to its last delivery report; a second bare run
 without headers and with librdkafka's defaults shows the client's own ceiling.
 
@@ -147,6 +147,7 @@ def main():
         f.write(b"".join(b"%099d\n" % i for i in range(N)))
     res = {"mirror": [], "bare": [], "plain": [], "rss": [], "hwm": []}
     t0 = time.monotonic()
+    load0 = os.getloadavg()[0]
     try:
         for rep in range(REPS):
             # A fresh cluster per repetition, so the mock's memory does not grow
@@ -169,33 +170,40 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in res.items()}
-    ratio = med["mirror"] / med["bare"]
+    # The issue's target is against the client's ceiling (the header-less
+    # producer with librdkafka's defaults); each repetition's ratio is of runs
+    # next to each other, so their median moves less with the machine's load.
+    ratios = [a / b for a, b in zip(res["mirror"], res["plain"])]
+    ratio = statistics.median(ratios)
+    load = os.getloadavg()[0]
     text = f"""# The Kafka mirror: records/s shipped
 
 Run by `make bench-mirror` (bench/mirror.py) on {platform.node()}, {os.cpu_count()} CPUs,
 {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {N:,} records of 100 bytes (99-byte
 values) over {PARTS} partitions, librdkafka's 3-broker mock cluster on loopback in its own
-process; median of {REPS} repetitions (the peers take turns in each); {time.monotonic() - t0:.0f} s.
+process; median of {REPS} repetitions (the peers take turns in each); {time.monotonic() - t0:.0f} s;
+load average {load0:.1f} at the start, {load:.1f} at the end (other work on the machine).
 
-| producer | records/s | vs bare |
+| producer | records/s | mirror vs it |
 |---|--:|--:|
-| topicfs mirror (`-o mirror=`: from the store, 4 headers, exactly once) | {med['mirror']:,.0f} | {ratio:.2f}x |
-| bare librdkafka producer, same records, headers and settings | {med['bare']:,.0f} | 1.00x |
-| bare librdkafka producer, no headers, librdkafka's defaults | {med['plain']:,.0f} | {med['mirror'] / med['plain']:.2f}x |
+| topicfs mirror (`-o mirror=`: from the store, origin header, exactly once) | {med['mirror']:,.0f} | |
+| bare librdkafka producer, same records, header and settings | {med['bare']:,.0f} | {med['mirror'] / med['bare']:.2f}x |
+| bare librdkafka producer, no headers, librdkafka's defaults (the ceiling) | {med['plain']:,.0f} | {med['mirror'] / med['plain']:.2f}x |
 
 Daemon while shipping: VmRSS at most {max(res['rss']) / MiB:.1f} MiB, VmHWM {max(res['hwm']) / MiB:.1f} MiB.
 
 | target | measured | |
 |---|---|---|
-| mirror >= 0.5x the bare producer of the same records | {ratio:.2f}x | {'**met**' if ratio >= 0.5 else 'not met'} |
+| mirror >= 0.5x the ceiling (median of the repetitions' ratios) | {ratio:.2f}x | {'**met**' if ratio >= 0.5 else 'not met'} |
 | daemon RSS < 64 MiB while shipping | {max(res['hwm']) / MiB:.1f} MiB | {'**met**' if max(res['hwm']) < 64 * MiB else 'not met'} |
 
 Raw: mirror {', '.join(f'{x:,.0f}' for x in res['mirror'])}; bare {', '.join(f'{x:,.0f}' for x in res['bare'])};
-plain {', '.join(f'{x:,.0f}' for x in res['plain'])}.
+plain {', '.join(f'{x:,.0f}' for x in res['plain'])}; mirror / plain {', '.join(f'{x:.2f}' for x in ratios)}.
 
 The machine is shared and has {os.cpu_count()} cores: the mock cluster, the producer and
 the daemon compete for them, so the figures move from run to run; the ratio, measured
-in turns on one cluster, is the figure to read.
+in turns on one cluster, is the figure to read. It grows with the machine's other load,
+which slows the ceiling more than the mirror: compare runs at like load averages.
 """
     with open(OUT, "w") as f:
         f.write(text)

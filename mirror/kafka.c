@@ -123,49 +123,95 @@ int mirror_kafka_topic(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions, in
 	return rc;
 }
 
-/* The header's value as text in buf; 0 if absent or too long. */
-static int header(rd_kafka_headers_t *h, const char *name, char *buf, size_t size)
+/* The digits of s[0..len) as a number into *v; 0 if not all digits (or none). */
+static int digits(const char *s, size_t len, uint64_t *v)
 {
-	const void *v;
-	size_t len;
-	if (rd_kafka_header_get_last(h, name, &v, &len) || !v || len >= size)
+	*v = 0;
+	if (len == 0 || len > 20)
 		return 0;
-	memcpy(buf, v, len);
-	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
 	return 1;
 }
 
-/* Whether m was written by o; if so, its source offset in *offset. */
+/* The last '/' in s[0..len), or NULL. */
+static const char *last_slash(const char *s, size_t len)
+{
+	while (len > 0)
+		if (s[--len] == '/')
+			return s + len;
+	return NULL;
+}
+
+/* Whether m was written by o; if so, its source offset in *offset. The origin
+ * header is read from its end: offset, partition and topic hold no '/'. */
 static int is_ours(const rd_kafka_message_t *m, const struct mirror_origin *o, uint64_t *offset)
 {
 	rd_kafka_headers_t *h;
-	char host[256], topic[256], part[16], off[32];
+	const void *v;
+	size_t len;
 	rd_kafka_timestamp_type_t tt;
-	if (rd_kafka_message_headers(m, &h) || !header(h, "host", host, sizeof host) ||
-	    !header(h, "topic", topic, sizeof topic) || !header(h, "partition", part, sizeof part) ||
-	    !header(h, "offset", off, sizeof off))
+	if (rd_kafka_message_headers(m, &h) ||
+	    rd_kafka_header_get_last(h, MIRROR_ORIGIN_HEADER, &v, &len) || !v)
 		return 0;
-	if (strcmp(host, o->host) || strcmp(topic, o->topic) || strtoul(part, NULL, 10) != o->partition)
+	const char *s = v;
+	const char *off = last_slash(s, len);
+	const char *part = off ? last_slash(s, (size_t)(off - s)) : NULL;
+	const char *topic = part ? last_slash(s, (size_t)(part - s)) : NULL;
+	uint64_t partition;
+	if (!topic || !digits(off + 1, len - (size_t)(off + 1 - s), offset) ||
+	    !digits(part + 1, (size_t)(off - part - 1), &partition) || partition != o->partition)
 		return 0;
-	if (rd_kafka_message_timestamp(m, &tt) < o->not_before_ms)
+	size_t host_len = (size_t)(topic - s), topic_len = (size_t)(part - topic - 1);
+	if (host_len != strlen(o->host) || memcmp(s, o->host, host_len) ||
+	    topic_len != strlen(o->topic) || memcmp(topic + 1, o->topic, topic_len))
 		return 0;
-	*offset = strtoull(off, NULL, 10);
-	return 1;
+	return rd_kafka_message_timestamp(m, &tt) >= o->not_before_ms;
 }
 
-int mirror_kafka_tail(rd_kafka_t *consumer, const char *name, int32_t partition, int64_t from,
-		      const struct mirror_origin *o, uint64_t *next, int64_t *kafka_offset,
-		      char *err, size_t err_size)
+/* One of the watermarks (which: RD_KAFKA_OFFSET_BEGINNING or _END) of
+ * partitions [0, n) into out[]. */
+static int watermark(rd_kafka_t *rk, const char *name, uint32_t n, int64_t which, int64_t *out,
+		     char *err, size_t err_size)
 {
-	int64_t lo, hi;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+	for (uint32_t i = 0; i < n; i++)
+		rd_kafka_topic_partition_list_add(l, name, (int32_t)i)->offset = which;
+	/* A ListOffsets request to each leader at once, as query_watermark_offsets
+	 * asks for one partition. */
+	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, MIRROR_KAFKA_TIMEOUT_MS);
+	if (!e && (uint32_t)l->cnt != n)
+		e = RD_KAFKA_RESP_ERR__BAD_MSG;
+	for (int i = 0; !e && i < l->cnt; i++) {
+		int32_t p = l->elems[i].partition;
+		if (!(e = l->elems[i].err) && (p < 0 || (uint32_t)p >= n))
+			e = RD_KAFKA_RESP_ERR__BAD_MSG;
+		else if (!e)
+			out[p] = l->elems[i].offset;
+	}
+	if (e)
+		snprintf(err, err_size, "offsets of '%s': %s", name, rd_kafka_err2str(e));
+	rd_kafka_topic_partition_list_destroy(l);
+	return e ? kafka_errno(e) : 0;
+}
+
+int mirror_kafka_watermarks(rd_kafka_t *rk, const char *name, uint32_t n, int64_t *lo,
+			    int64_t *hi, char *err, size_t err_size)
+{
+	int rc = watermark(rk, name, n, RD_KAFKA_OFFSET_BEGINNING, lo, err, err_size);
+	return rc ? rc : watermark(rk, name, n, RD_KAFKA_OFFSET_END, hi, err, err_size);
+}
+
+int mirror_kafka_tail(rd_kafka_t *consumer, const char *name, int32_t partition, int64_t lo,
+		      int64_t hi, int64_t from, const struct mirror_origin *o, uint64_t *next,
+		      int64_t *kafka_offset, char *err, size_t err_size)
+{
+	rd_kafka_resp_err_t e;
 	*next = 0;
 	*kafka_offset = -1;
-	rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(consumer, name, partition, &lo, &hi,
-								 MIRROR_KAFKA_TIMEOUT_MS);
-	if (e) {
-		snprintf(err, err_size, "offsets of '%s' [%d]: %s", name, partition, rd_kafka_err2str(e));
-		return kafka_errno(e);
-	}
 	if (from < lo)
 		from = lo;
 	if (from >= hi)

@@ -13,6 +13,7 @@
  * progress, at most every SAVE_MS. */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -435,6 +436,18 @@ int mirror_start(struct mirror **out, struct store *s, const struct mirror_optio
 		}
 		m->has_re = 1;
 	}
+	/* librdkafka allocates each message and its header in the mirror thread
+	 * and frees them in their delivery reports, thousands at a time; glibc
+	 * keeps such small blocks in its fastbins, and the next store scan's read
+	 * transaction (a ~1 KiB calloc) then makes it merge every one of them
+	 * (malloc_consolidate: a quarter of the mirror thread's time). Without
+	 * fastbins the blocks merge as they are freed: 7-18% less CPU per record
+	 * shipped (bench/PROFILE.md). The setting is the process's, made only when
+	 * the mirror runs; elsewhere the daemon allocates too little per request
+	 * to notice. A thread that frees meanwhile (only the store's run yet) puts
+	 * its block in a fastbin or not, and either is sound: what is left in one
+	 * is merged by the next large request. */
+	mallopt(M_MXFAST, 0);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

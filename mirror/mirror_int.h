@@ -13,7 +13,11 @@
 #define SAVE_MS 200         /* progress is saved at most this often */
 #define RETRY_MS 2000       /* a topic the cluster did not answer for is tried again */
 #define MISMATCH_RETRY_MS 30000
-#define SCAN_CHUNK 2048     /* records read from the store per partition and pass */
+/* Records read from the store per partition and turn: the producer's queue
+ * (20,000) then holds two or three partitions in batches of thousands, not all
+ * of them in batches of a few hundred (each batch costs a request and a report
+ * on top of its records; bench/PROFILE.md). */
+#define SCAN_CHUNK 8192
 
 enum topic_state { T_SETUP, T_READY, T_STOPPED, T_EXCLUDED, T_GONE };
 
@@ -71,6 +75,10 @@ struct mirror {
 	struct mpart **bygpid;
 	size_t nparts, cap_parts;
 	int64_t last_save;
+	/* Shipping (thread only): */
+	size_t next_topic;        /* where the next pass begins: m->topics[next_topic] */
+	uint32_t next_part;       /* ... its partition next_part */
+	size_t turn_left;         /* records left of that partition's turn; 0: a whole one */
 };
 
 #define LOG(m, level, ...) ((m)->o.log(level, __VA_ARGS__))

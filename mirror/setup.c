@@ -98,7 +98,8 @@ void mirror_rescan(struct mirror *m)
 
 /* Where partition p goes on: its saved progress, or past the last record of
  * ours Kafka has, whichever is further. */
-static int resume(struct mirror *m, struct mtopic *t, struct mpart *p, char *err, size_t size)
+static int resume(struct mirror *m, struct mtopic *t, struct mpart *p, int64_t lo, int64_t hi,
+		  char *err, size_t size)
 {
 	struct store_mirror_state saved = {0, 0, -1};
 	struct store_partition sp;
@@ -110,8 +111,8 @@ static int resume(struct mirror *m, struct mtopic *t, struct mpart *p, char *err
 	struct mirror_origin o = {m->host, t->name, p->index, p->created_ms};
 	uint64_t found;
 	int64_t koff;
-	rc = mirror_kafka_tail(m->consumer, t->dest, (int32_t)p->index, saved.kafka_offset, &o,
-			       &found, &koff, err, size);
+	rc = mirror_kafka_tail(m->consumer, t->dest, (int32_t)p->index, lo, hi, saved.kafka_offset,
+			       &o, &found, &koff, err, size);
 	if (rc)
 		return rc;
 	uint64_t next = saved.next;
@@ -191,17 +192,28 @@ static void setup_one(struct mirror *m, struct mtopic *t, int64_t now)
 		t->retry_at = now + MISMATCH_RETRY_MS;
 		return;
 	}
+	int64_t *lo = NULL, *hi = NULL;
 	for (uint32_t i = 0; rc == 0 && i < t->nparts; i++) {
 		struct mpart *p = t->parts[i];
 		if (mirror_is_stopping(m)) {
 			rc = EAGAIN;
 			break;
 		}
-		if (!p->ready && p->inflight == 0)
-			rc = resume(m, t, p, err, sizeof err);
-		else if (!p->ready)
-			rc = EAGAIN; /* still draining after a failed delivery */
+		if (!p->ready && p->inflight == 0 && !lo) {
+			/* Every partition's, at once, the first time one is needed. */
+			lo = malloc(t->nparts * sizeof *lo);
+			hi = malloc(t->nparts * sizeof *hi);
+			rc = lo && hi ? mirror_kafka_watermarks(m->consumer, t->dest, t->nparts, lo,
+								 hi, err, sizeof err)
+				      : ENOMEM;
+			if (rc == ENOMEM)
+				snprintf(err, sizeof err, "out of memory");
+		}
+		if (rc == 0 && !p->ready) /* else still draining after a failed delivery */
+			rc = p->inflight == 0 ? resume(m, t, p, lo[i], hi[i], err, sizeof err) : EAGAIN;
 	}
+	free(lo);
+	free(hi);
 	if (rc == ENOENT) { /* deleted meanwhile: its event follows */
 		t->retry_at = now + RETRY_MS;
 		return;

@@ -5,28 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka.h"
 #include "mirror_int.h"
 
 struct ship_ctx {
 	struct mirror *m;
 	struct mtopic *t;
 	struct mpart *p;
-	char part[16];
+	/* The origin header: "HOST/TOPIC/PARTITION/" (the partition's, made once
+	 * a scan), then each record's offset after it. */
+	char origin[sizeof ((struct mirror *)0)->host + STORE_TOPIC_NAME_MAX + 48];
+	size_t prefix_len;
 };
+
+/* Writes v in decimal at dst; returns its length (snprintf costs more than the
+ * rest of the header). */
+static size_t put_u64(char *dst, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = tmp[n - 1 - i];
+	return n;
+}
 
 static int produce_one(const struct store_record *r, void *arg)
 {
 	struct ship_ctx *c = arg;
-	char off[24];
-	snprintf(off, sizeof off, "%" PRIu64, r->offset);
+	size_t len = c->prefix_len + put_u64(c->origin + c->prefix_len, r->offset);
 	rd_kafka_resp_err_t e = rd_kafka_producev(
 		c->m->rk, RD_KAFKA_V_RKT(c->t->rkt), RD_KAFKA_V_PARTITION((int32_t)c->p->index),
 		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		RD_KAFKA_V_KEY(r->key, r->key ? r->key_len : 0),
 		RD_KAFKA_V_VALUE((void *)r->value, r->value_len),
-		RD_KAFKA_V_TIMESTAMP(r->timestamp_ms), RD_KAFKA_V_HEADER("host", c->m->host, -1),
-		RD_KAFKA_V_HEADER("topic", c->t->name, -1), RD_KAFKA_V_HEADER("partition", c->part, -1),
-		RD_KAFKA_V_HEADER("offset", off, -1),
+		RD_KAFKA_V_TIMESTAMP(r->timestamp_ms),
+		RD_KAFKA_V_HEADER(MIRROR_ORIGIN_HEADER, c->origin, (ssize_t)len),
 		RD_KAFKA_V_OPAQUE((void *)(uintptr_t)r->offset), RD_KAFKA_V_END);
 	if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		return EAGAIN;
@@ -85,58 +101,103 @@ static void stop_oversize(struct mirror *m, struct mtopic *t, struct mpart *p)
 	t->retry_at = mirror_mono_ms() + MISMATCH_RETRY_MS;
 }
 
+/* What a turn of partition p (up to max records) came to. */
+enum ship_rc { SHIP_ON, SHIP_NEXT_TOPIC, SHIP_QUEUE_FULL };
+
+static enum ship_rc ship_part(struct mirror *m, struct ship_ctx *c, struct mpart *p, size_t max,
+			      int *busy)
+{
+	struct mtopic *t = c->t;
+	if (p->oversize && p->inflight == 0) {
+		p->resync = 0;
+		stop_oversize(m, t, p);
+		return SHIP_NEXT_TOPIC;
+	}
+	if (p->resync && p->inflight == 0) {
+		/* Everything reported: read Kafka's tail again. */
+		p->resync = p->ready = 0;
+		pthread_mutex_lock(&m->lock);
+		t->state = T_SETUP;
+		pthread_mutex_unlock(&m->lock);
+		t->retry_at = 0;
+		*busy = 1;
+	}
+	if (!p->ready || p->resync)
+		return SHIP_ON;
+	pthread_mutex_lock(&m->lock);
+	uint64_t end = p->end;
+	pthread_mutex_unlock(&m->lock);
+	if (p->next_send >= end)
+		return SHIP_ON;
+	c->p = p;
+	/* Always fits: the host and name are bounded, and so are the numbers. */
+	c->prefix_len = (size_t)snprintf(c->origin, sizeof c->origin, "%s/%s/%u/", m->host,
+					 t->name, p->index);
+	int rc = store_record_scan(m->s, p->gpid, p->next_send, max, produce_one, c);
+	if (rc == EAGAIN)
+		return SHIP_QUEUE_FULL;
+	if (rc == EMSGSIZE) {
+		if (p->inflight == 0)
+			stop_oversize(m, t, p);
+		return SHIP_NEXT_TOPIC; /* else once what is before it is reported */
+	}
+	if (rc == ERANGE)
+		*busy |= step_over_lost(m, t, p);
+	else if (rc == EIO)
+		p->resync = 1;
+	else if (rc == 0 && p->next_send < end)
+		*busy = 1;
+	return SHIP_ON;
+}
+
+/* A pass goes round every partition once, from where the last one stopped on
+ * a full queue, each partition a turn of up to SCAN_CHUNK records: a backlog
+ * in one partition does not hold the others back. */
 int mirror_ship(struct mirror *m)
 {
 	int busy = 0;
-	for (size_t i = 0; i < m->ntopics; i++) {
+	size_t nt = m->ntopics;
+	if (nt == 0)
+		return 0;
+	if (m->next_topic >= nt)
+		m->next_topic = m->next_part = 0;
+	/* The cursor's topic comes twice: from its partition on, and at the end
+	 * the partitions before it. */
+	for (size_t n = 0; n <= nt; n++) {
+		size_t i = (m->next_topic + n) % nt;
+		uint32_t from = n == 0 ? m->next_part : 0;
+		uint32_t to = n == nt ? m->next_part : UINT32_MAX;
+		if (from >= to)
+			break;
 		struct mtopic *t = m->topics[i];
 		pthread_mutex_lock(&m->lock);
 		enum topic_state state = t->state;
 		pthread_mutex_unlock(&m->lock);
 		if (state != T_READY)
 			continue;
-		struct ship_ctx c = {m, t, NULL, ""};
-		for (uint32_t j = 0; j < t->nparts; j++) {
+		struct ship_ctx c = {.m = m, .t = t};
+		for (uint32_t j = from; j < to && j < t->nparts; j++) {
 			struct mpart *p = t->parts[j];
-			if (p->oversize && p->inflight == 0) {
-				p->resync = 0;
-				stop_oversize(m, t, p);
+			/* The cursor's partition ends the turn a full queue cut short. */
+			size_t max = n == 0 && j == from && m->turn_left ? m->turn_left : SCAN_CHUNK;
+			uint64_t before = p->next_send;
+			enum ship_rc rc = ship_part(m, &c, p, max, &busy);
+			if (rc == SHIP_NEXT_TOPIC)
 				break;
+			if (rc == SHIP_QUEUE_FULL) {
+				size_t sent = (size_t)(p->next_send - before);
+				m->turn_left = sent < max ? max - sent : 0;
+				m->next_topic = i;
+				m->next_part = j;
+				if (m->turn_left == 0 && ++m->next_part == t->nparts) {
+					m->next_topic = (i + 1) % nt;
+					m->next_part = 0;
+				}
+				return 0; /* delivery reports wake us */
 			}
-			if (p->resync && p->inflight == 0) {
-				/* Everything reported: read Kafka's tail again. */
-				p->resync = p->ready = 0;
-				pthread_mutex_lock(&m->lock);
-				t->state = T_SETUP;
-				pthread_mutex_unlock(&m->lock);
-				t->retry_at = 0;
-				busy = 1;
-			}
-			if (!p->ready || p->resync)
-				continue;
-			pthread_mutex_lock(&m->lock);
-			uint64_t end = p->end;
-			pthread_mutex_unlock(&m->lock);
-			if (p->next_send >= end)
-				continue;
-			c.p = p;
-			snprintf(c.part, sizeof c.part, "%u", p->index);
-			int rc = store_record_scan(m->s, p->gpid, p->next_send, SCAN_CHUNK, produce_one, &c);
-			if (rc == EAGAIN)
-				return 0; /* the queue is full: delivery reports wake us */
-			if (rc == EMSGSIZE) {
-				if (p->inflight == 0)
-					stop_oversize(m, t, p);
-				break; /* else once what is before it is reported */
-			}
-			if (rc == ERANGE)
-				busy |= step_over_lost(m, t, p);
-			else if (rc == EIO)
-				p->resync = 1;
-			else if (rc == 0 && p->next_send < end)
-				busy = 1;
 		}
 	}
+	m->turn_left = 0;
 	return busy;
 }
 

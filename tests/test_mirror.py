@@ -50,10 +50,17 @@ def topicfs_stat(m):
     return subprocess.run([stat, m.path], capture_output=True, text=True, check=True).stdout
 
 
+def origin(record):
+    """(host, topic, partition, offset) from the record's topicfs.origin header,
+    HOST/TOPIC/PARTITION/OFFSET (read from the right: a host name may hold '/')."""
+    host, topic, partition, offset = record["headers"]["topicfs.origin"].rsplit("/", 3)
+    return host, topic, int(partition), int(offset)
+
+
 def offsets_once(records, host, partition):
     """The source offsets of host's records in a Kafka partition, asserting each once."""
-    offs = [int(r["headers"]["offset"]) for r in records
-            if r["partition"] == partition and r["headers"]["host"] == host]
+    offs = [origin(r)[3] for r in records
+            if r["partition"] == partition and origin(r)[0] == host]
     assert len(offs) == len(set(offs)), f"doubled offsets in partition {partition}"
     return offs
 
@@ -72,13 +79,12 @@ def test_every_record_arrives_in_order_with_partition_key_timestamp_and_headers(
     for p in range(3):
         want = local_records(m, "orders", p)
         arrived = [r for r in got if r["partition"] == p]
-        assert [(int(r["headers"]["offset"]), r["key"], r["value"], r["timestamp"])
+        assert [(origin(r)[3], r["key"], r["value"], r["timestamp"])
                 for r in arrived] == want
         assert [r["offset"] for r in arrived] == list(range(len(want)))
-        for r in arrived:
-            assert r["headers"]["host"] == "web1"
-            assert r["headers"]["topic"] == "orders"
-            assert r["headers"]["partition"] == str(p)
+        for r, (offset, *_) in zip(arrived, want):
+            # One header says where the record came from.
+            assert r["headers"] == {"topicfs.origin": f"web1/orders/{p}/{offset}"}
     assert len(got) == 38
 
 
@@ -137,6 +143,24 @@ def test_kill9_three_times_while_shipping_then_everything_exactly_once(mount_fac
         assert offsets_once(got, "h", p) == list(range(end(m, "clicks", p)))
     assert sorted(r["value"] for r in got) == sorted(f"c{i}" for i in range(n))
     # Kafka had records whose delivery reports died with the daemon: not sent again.
+    assert "Kafka already has up to offset" in m.log()
+
+
+def test_a_host_name_holding_a_slash_is_found_again_after_kill9(mount_factory, kafka):
+    kafka.topic("views", 1)
+    kafka.rtt(200)  # records are in flight when the daemon dies
+    m = mount_factory(mirror_opts(
+        kafka, "mirror.host=dc1/web1,mirror.linger.ms=1,mirror.batch.num.messages=20"))
+    os.mkdir(m.p("views"))
+    for i in range(20):
+        write_file(m.p("views", "produce"), "".join(f"v{50 * i + j}\n" for j in range(50)))
+    wait_for(lambda: int(mirrored(m, "views", 0)) > 0, what="shipping to start")
+    assert int(mirrored(m, "views", 0)) < 1000, "still shipping"
+    m.kill9()
+    m.start()
+    kafka.rtt(0)
+    wait_shipped(m, "views", 1)
+    assert offsets_once(kafka.records("views"), "dc1/web1", 0) == list(range(1000))
     assert "Kafka already has up to offset" in m.log()
 
 
