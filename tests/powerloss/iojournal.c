@@ -17,6 +17,7 @@
  * often as the store writes or syncs any file (each fold's commit). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,8 +57,6 @@ static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_ftruncate)(int, off_t);
-static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
-static int (*real_munmap)(void *, size_t);
 
 #define PAGE 4096
 
@@ -79,8 +79,6 @@ __attribute__((constructor)) static void init(void)
 	real_fsync = dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
 	real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
-	real_mmap = dlsym(RTLD_NEXT, "mmap");
-	real_munmap = dlsym(RTLD_NEXT, "munmap");
 	const char *d = getenv("IOJ_DIR"), *o = getenv("IOJ_OUT");
 	if (!d || !o || !realpath(d, dir))
 		return;
@@ -279,6 +277,14 @@ int ftruncate(int fd, off_t len)
 	return r;
 }
 
+/* mmap and munmap are the system calls themselves: a sanitizer's runtime maps
+ * memory before this shim's constructor could have looked up the next ones. */
+static void *real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	return r == -1 ? MAP_FAILED : (void *)r; /* errno set by syscall() */
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *a = real_mmap(addr, len, prot, flags, fd, off);
@@ -316,5 +322,5 @@ int munmap(void *addr, size_t len)
 		maps[f] = (struct mapped){0};
 	}
 	pthread_mutex_unlock(&lock);
-	return real_munmap(addr, len);
+	return (int)syscall(SYS_munmap, addr, len);
 }
