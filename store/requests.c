@@ -1,4 +1,4 @@
-/* requests.c — which write() and consume requests are committed, so a resent one is not done twice. */
+/* requests.c — which write(), consume, mkdir and rmdir requests are committed, so a resent one is not done twice. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,20 +78,26 @@ int store_requests_clear(struct store *s)
 #define CONSUME_KEY 13
 #define RANGE_SIZE 20
 
-static MDB_val consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
+/* A consume's key, or (tag 'D') a mkdir's or rmdir's, under DIR_SLOT. */
+static MDB_val tagged_key(unsigned char *kb, uint32_t slot, char tag, uint64_t unique)
 {
 	store_be32(kb, slot);
-	kb[4] = 'C';
+	kb[4] = (unsigned char)tag;
 	store_be64(kb + 5, unique);
 	return (MDB_val){CONSUME_KEY, kb};
 }
 
-/* Deletes the slot's oldest consumes beyond the last STORE_REQUESTS_KEPT. */
-static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
+static MDB_val consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
+{
+	return tagged_key(kb, slot, 'C', unique);
+}
+
+/* Deletes the oldest keys of (slot, tag) beyond the last `kept`. */
+static int tagged_prune(struct store *s, MDB_txn *txn, uint32_t slot, char tag, size_t kept)
 {
 	MDB_cursor *c;
 	unsigned char kb[CONSUME_KEY];
-	MDB_val k = consume_key(kb, slot, 0), d;
+	MDB_val k = tagged_key(kb, slot, tag, 0), d;
 	int rc = mdb_cursor_open(txn, s->requests, &c);
 	if (rc)
 		return rc;
@@ -102,13 +108,19 @@ static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
 		count++;
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
-	for (; rc == 0 && count > STORE_REQUESTS_KEPT; count--) {
-		k = consume_key(kb, slot, 0);
+	for (; rc == 0 && count > kept; count--) {
+		k = tagged_key(kb, slot, tag, 0);
 		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE)) == 0)
 			rc = mdb_cursor_del(c, 0);
 	}
 	mdb_cursor_close(c);
 	return rc;
+}
+
+/* Deletes the slot's oldest consumes beyond the last STORE_REQUESTS_KEPT. */
+static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
+{
+	return tagged_prune(s, txn, slot, 'C', STORE_REQUESTS_KEPT);
 }
 
 int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
@@ -152,4 +164,49 @@ int store_consume_request_get(struct store *s, const struct store_request *req,
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	return store_errno(rc, "look up a consume request");
+}
+
+/* --- mkdir and rmdir ---
+ *
+ * They have no file handle: their keys are those of a consume of slot
+ * DIR_SLOT (no handle has it: slots are below 2^16) tagged 'D', oldest id
+ * first. Data: the op (one byte) and the topic or group id (BE32). */
+#define DIR_SLOT UINT32_MAX
+#define DIR_DATA 5
+
+int store_dir_request_put(struct store *s, MDB_txn *txn, uint64_t unique, enum store_dir_op op,
+			  uint32_t id)
+{
+	if (!unique)
+		return 0;
+	unsigned char kb[CONSUME_KEY], db[DIR_DATA];
+	db[0] = (unsigned char)op;
+	store_be32(db + 1, id);
+	MDB_val k = tagged_key(kb, DIR_SLOT, 'D', unique), d = {sizeof(db), db};
+	int rc = mdb_put(txn, s->requests, &k, &d, 0);
+	return rc ? rc : tagged_prune(s, txn, DIR_SLOT, 'D', STORE_DIR_REQUESTS_KEPT);
+}
+
+int store_dir_request_get(struct store *s, uint64_t unique, enum store_dir_op op, bool *is_done,
+			  uint32_t *id)
+{
+	MDB_txn *txn;
+	unsigned char kb[CONSUME_KEY];
+	MDB_val k = tagged_key(kb, DIR_SLOT, 'D', unique), d;
+	*is_done = false;
+	*id = 0;
+	/* Raw: a mkdir or rmdir commits in a transaction of its own, never in the WAL. */
+	int rc = store_read_begin_raw(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, s->requests, &k, &d);
+	/* Another op under the id cannot be this request: do it. */
+	if (rc == 0 && d.mv_size == DIR_DATA && ((const unsigned char *)d.mv_data)[0] == op) {
+		*is_done = true;
+		*id = store_get_be32((const unsigned char *)d.mv_data + 1);
+	}
+	store_read_end(s, txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return store_errno(rc, "look up a mkdir or rmdir request");
 }

@@ -231,6 +231,11 @@ int store_request_put(struct store *s, MDB_txn *txn, const struct store_request 
 int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
 			      const struct store_consume_range *r, uint32_t n);
 
+/* Keeps request unique (0: does nothing) in txn as the mkdir or rmdir that
+ * did op to topic or group id. */
+int store_dir_request_put(struct store *s, MDB_txn *txn, uint64_t unique, enum store_dir_op op,
+			  uint32_t id);
+
 /* --- wal.c --- */
 
 /* Opens DIR/topicfs.wal.*, folds what a crash left there, starts the fold
