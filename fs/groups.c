@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirreq.h"
 #include "fhtable.h"
 #include "groups.h"
 #include "logging.h"
@@ -162,7 +163,12 @@ int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino)
 			name);
 		return EINVAL;
 	}
-	int err = store_group_create(tfs.store, topic_id, name, &g);
+	uint32_t done_id;
+	if (tfs_dirreq_is_done(STORE_DIR_GROUP_CREATE, name, &done_id)) {
+		*ino = tfs_ino_make(TFS_GROUP, done_id, 0);
+		return 0;
+	}
+	int err = store_group_create_req(tfs.store, topic_id, name, tfs_dirreq_unique(), &g);
 	if (err) {
 		tfs_log(err == EEXIST || err == ENOENT ? LOG_INFO : LOG_ERR,
 			"mkdir consumers/%s (topic id %u): %s", name, topic_id, strerror(err));
@@ -170,6 +176,7 @@ int tfs_groups_mkdir(uint32_t topic_id, const char *name, fuse_ino_t *ino)
 	}
 	if (store_topic_by_id(tfs.store, topic_id, &t) == 0)
 		tfs_log(LOG_INFO, "topic '%s': consumer group '%s' created", t.name, name);
+	tfs_dirreq_committed();
 	*ino = tfs_ino_make(TFS_GROUP, g.id, 0);
 	return 0;
 }
@@ -178,7 +185,12 @@ void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name)
 {
 	struct store_topic t;
 	uint32_t gid = 0;
-	int err = store_group_delete(tfs.store, topic_id, name, &gid);
+	if (tfs_dirreq_is_done(STORE_DIR_GROUP_DELETE, name, &gid)) {
+		tfs_groups_wake_group(gid); /* a follower the dead daemon had waits here now */
+		fuse_reply_err(req, 0);
+		return;
+	}
+	int err = store_group_delete_req(tfs.store, topic_id, name, tfs_dirreq_unique(), &gid);
 	if (err) {
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir consumers/%.300s: %s", name,
 			strerror(err));
@@ -186,6 +198,7 @@ void tfs_groups_rmdir(fuse_req_t req, uint32_t topic_id, const char *name)
 		if (store_topic_by_id(tfs.store, topic_id, &t) == 0)
 			tfs_log(LOG_INFO, "topic '%s': consumer group '%s' deleted", t.name, name);
 		tfs_groups_wake_group(gid); /* its followers read EOF now */
+		tfs_dirreq_committed();
 	}
 	fuse_reply_err(req, err);
 }

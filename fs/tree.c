@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "dirreq.h"
 #include "groups.h"
 #include "inode.h"
 #include "logging.h"
@@ -531,15 +532,21 @@ void tfs_tree_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	uint32_t done_id;
+	if (tfs_dirreq_is_done(STORE_DIR_TOPIC_CREATE, name, &done_id)) {
+		tfs_tree_reply_entry(req, tfs_ino_make(TFS_TOPIC, done_id, 0));
+		return;
+	}
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int err = store_topic_create_as(tfs.store, name, &tfs.opt.defaults, ctx->uid, ctx->gid,
-					S_IFDIR | (mode & 07777), &t);
+	int err = store_topic_create_req(tfs.store, name, &tfs.opt.defaults, ctx->uid, ctx->gid,
+					 S_IFDIR | (mode & 07777), tfs_dirreq_unique(), &t);
 	if (err) {
 		tfs_log(err == EEXIST ? LOG_INFO : LOG_ERR, "mkdir '%s': %s", name, strerror(err));
 		fuse_reply_err(req, err);
 		return;
 	}
 	tfs_log(LOG_INFO, "topic '%s' created with %u partition(s)", name, t.config.partitions);
+	tfs_dirreq_committed();
 	tfs_tree_reply_entry(req, tfs_ino_make(TFS_TOPIC, t.id, 0));
 }
 
@@ -555,11 +562,19 @@ void tfs_tree_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	int err = store_name_is_valid(name, strlen(name)) ? store_topic_delete(tfs.store, name) : ENOENT;
-	if (err)
+	bool is_name = store_name_is_valid(name, strlen(name));
+	uint32_t done_id;
+	if (is_name && tfs_dirreq_is_done(STORE_DIR_TOPIC_DELETE, name, &done_id)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	int err = is_name ? store_topic_delete_req(tfs.store, name, tfs_dirreq_unique()) : ENOENT;
+	if (err) {
 		tfs_log(err == ENOENT ? LOG_DEBUG : LOG_ERR, "rmdir '%s': %s", name, strerror(err));
-	else
+	} else {
 		tfs_log(LOG_INFO, "topic '%s' deleted with all its records", name);
+		tfs_dirreq_committed();
+	}
 	fuse_reply_err(req, err);
 }
 

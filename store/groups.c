@@ -29,6 +29,7 @@ struct create_args {
 	uint32_t topic_id;
 	const char *name;
 	size_t len;
+	uint64_t unique; /* the mkdir's request (0: none) */
 	struct group_rec rec; /* out */
 };
 
@@ -70,7 +71,8 @@ static int create_txn(struct store *s, MDB_txn *txn, void *arg)
 	r->created_ms = store_now_ms();
 	memcpy(r->name, a->name, a->len);
 	d = (MDB_val){sizeof(id), &id};
-	if ((rc = mdb_put(txn, s->group_names, &k, &d, 0)) || (rc = store_group_rec_put(s, txn, r)))
+	if ((rc = mdb_put(txn, s->group_names, &k, &d, 0)) || (rc = store_group_rec_put(s, txn, r)) ||
+	    (rc = store_dir_request_put(s, txn, a->unique, STORE_DIR_GROUP_CREATE, id)))
 		return rc;
 	/* A new group starts at each partition's start as it is now, so what
 	 * retention removes from here on counts as missed. */
@@ -88,10 +90,16 @@ static int create_txn(struct store *s, MDB_txn *txn, void *arg)
 int store_group_create(struct store *s, uint32_t topic_id, const char *name,
 		       struct store_group *out)
 {
+	return store_group_create_req(s, topic_id, name, 0, out);
+}
+
+int store_group_create_req(struct store *s, uint32_t topic_id, const char *name, uint64_t unique,
+			   struct store_group *out)
+{
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_is_valid(name, len))
 		return EINVAL;
-	struct create_args a = {topic_id, name, len, {0}};
+	struct create_args a = {topic_id, name, len, unique, {0}};
 	int rc = store_write(s, create_txn, &a, 64 * 1024, "create group");
 	if (rc == 0 && out)
 		store_group_rec_to_group(&a.rec, out);
@@ -114,6 +122,7 @@ struct delete_args {
 	uint32_t topic_id;
 	const char *name;
 	size_t len;
+	uint64_t unique; /* the rmdir's request (0: none) */
 	uint32_t id; /* out */
 };
 
@@ -128,17 +137,24 @@ static int delete_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (d.mv_size != sizeof(a->id))
 		return EIO;
 	memcpy(&a->id, d.mv_data, sizeof(a->id));
-	if ((rc = drop_group(s, txn, a->id)))
+	if ((rc = drop_group(s, txn, a->id)) ||
+	    (rc = store_dir_request_put(s, txn, a->unique, STORE_DIR_GROUP_DELETE, a->id)))
 		return rc;
 	return mdb_del(txn, s->group_names, &k, NULL);
 }
 
 int store_group_delete(struct store *s, uint32_t topic_id, const char *name, uint32_t *id)
 {
+	return store_group_delete_req(s, topic_id, name, 0, id);
+}
+
+int store_group_delete_req(struct store *s, uint32_t topic_id, const char *name, uint64_t unique,
+			   uint32_t *id)
+{
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_is_valid(name, len))
 		return ENOENT;
-	struct delete_args a = {topic_id, name, len, 0};
+	struct delete_args a = {topic_id, name, len, unique, 0};
 	int rc = store_write_freeing(s, delete_txn, &a, 64 * 1024, "delete group");
 	if (rc == 0 && id)
 		*id = a.id;

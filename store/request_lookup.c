@@ -1,4 +1,4 @@
-/* request_lookup.c — whether a resent write() or consume was committed before the daemon died. */
+/* request_lookup.c — whether a resent write(), consume, mkdir or rmdir was committed before the daemon died. */
 #include <errno.h>
 #include <string.h>
 
@@ -47,7 +47,7 @@ int store_consume_request_get(struct store *s, const struct store_request *req,
 {
 	MDB_txn *txn;
 	unsigned char kb[STORE_CONSUME_KEY];
-	MDB_val k = store_consume_key(kb, req->slot, req->unique), d;
+	MDB_val k = store_request_key(kb, req->slot, 'C', req->unique), d;
 	*n = 0;
 	int rc = store_read_begin(s, &txn);
 	if (rc)
@@ -65,4 +65,28 @@ int store_consume_request_get(struct store *s, const struct store_request *req,
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	return store_errno(rc, "look up a consume request");
+}
+
+int store_dir_request_get(struct store *s, uint64_t unique, enum store_dir_op op, bool *is_done,
+			  uint32_t *id)
+{
+	MDB_txn *txn;
+	unsigned char kb[STORE_CONSUME_KEY];
+	MDB_val k = store_request_key(kb, STORE_DIR_SLOT, 'D', unique), d;
+	*is_done = false;
+	*id = 0;
+	/* Raw: a mkdir or rmdir commits in a transaction of its own, never in the WAL. */
+	int rc = store_read_begin_raw(s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, s->requests, &k, &d);
+	/* Another op under the id cannot be this request: do it. */
+	if (rc == 0 && d.mv_size == STORE_DIR_DATA && ((const unsigned char *)d.mv_data)[0] == op) {
+		*is_done = true;
+		*id = store_get_be32((const unsigned char *)d.mv_data + 1);
+	}
+	store_read_end(s, txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return store_errno(rc, "look up a mkdir or rmdir request");
 }

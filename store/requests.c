@@ -31,26 +31,29 @@ int store_request_put(struct store *s, MDB_txn *txn, const struct store_request 
 	return mdb_put(txn, s->requests, &k, &d, 0);
 }
 
-/* --- consumes ---
+/* --- consumes, mkdirs and rmdirs ---
  *
  * A consume's request is a key of its own: the slot (BE32), 'C', the unique
  * id (BE64), so a slot's come in the order of their ids, which grow on a
  * connection: the first is the oldest. Its data: the ranges, 20 bytes each
- * (gpid BE32, from BE64, to BE64). */
-MDB_val store_consume_key(unsigned char *kb, uint32_t slot, uint64_t unique)
+ * (gpid BE32, from BE64, to BE64). A mkdir or rmdir has no file handle: its
+ * key is that of slot STORE_DIR_SLOT (no handle has it: slots are below
+ * 2^16) tagged 'D'; its data the op (one byte) and the topic or group id
+ * (BE32). */
+MDB_val store_request_key(unsigned char *kb, uint32_t slot, char tag, uint64_t unique)
 {
 	store_be32(kb, slot);
-	kb[4] = 'C';
+	kb[4] = (unsigned char)tag;
 	store_be64(kb + 5, unique);
 	return (MDB_val){STORE_CONSUME_KEY, kb};
 }
 
-/* Deletes the slot's oldest consumes beyond the last STORE_REQUESTS_KEPT. */
-static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
+/* Deletes the oldest keys of (slot, tag) beyond the last `kept`. */
+static int tagged_prune(struct store *s, MDB_txn *txn, uint32_t slot, char tag, size_t kept)
 {
 	MDB_cursor *c;
 	unsigned char kb[STORE_CONSUME_KEY];
-	MDB_val k = store_consume_key(kb, slot, 0), d;
+	MDB_val k = store_request_key(kb, slot, tag, 0), d;
 	int rc = mdb_cursor_open(txn, s->requests, &c);
 	if (rc)
 		return rc;
@@ -61,8 +64,8 @@ static int consume_prune(struct store *s, MDB_txn *txn, uint32_t slot)
 		count++;
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
-	for (; rc == 0 && count > STORE_REQUESTS_KEPT; count--) {
-		k = store_consume_key(kb, slot, 0);
+	for (; rc == 0 && count > kept; count--) {
+		k = store_request_key(kb, slot, tag, 0);
 		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE)) == 0)
 			rc = mdb_cursor_del(c, 0);
 	}
@@ -82,8 +85,22 @@ int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_
 		store_be64(buf + i * STORE_CONSUME_RANGE + 4, r[i].from);
 		store_be64(buf + i * STORE_CONSUME_RANGE + 12, r[i].to);
 	}
-	MDB_val k = store_consume_key(kb, req->slot, req->unique), d = {(size_t)n * STORE_CONSUME_RANGE, buf};
+	MDB_val k = store_request_key(kb, req->slot, 'C', req->unique),
+		d = {(size_t)n * STORE_CONSUME_RANGE, buf};
 	int rc = mdb_put(txn, s->requests, &k, &d, 0);
 	free(buf);
-	return rc ? rc : consume_prune(s, txn, req->slot);
+	return rc ? rc : tagged_prune(s, txn, req->slot, 'C', STORE_REQUESTS_KEPT);
+}
+
+int store_dir_request_put(struct store *s, MDB_txn *txn, uint64_t unique, enum store_dir_op op,
+			  uint32_t id)
+{
+	if (!unique)
+		return 0;
+	unsigned char kb[STORE_CONSUME_KEY], db[STORE_DIR_DATA];
+	db[0] = (unsigned char)op;
+	store_be32(db + 1, id);
+	MDB_val k = store_request_key(kb, STORE_DIR_SLOT, 'D', unique), d = {sizeof(db), db};
+	int rc = mdb_put(txn, s->requests, &k, &d, 0);
+	return rc ? rc : tagged_prune(s, txn, STORE_DIR_SLOT, 'D', STORE_DIR_REQUESTS_KEPT);
 }

@@ -139,6 +139,12 @@ int store_topic_set_owner(struct store *s, uint32_t topic_id, uint32_t uid, uint
  * at a time, so a failure part way (ENOSPC, EIO) may leave the topic with
  * fewer records but whole. ENOENT: no such topic (also a bad name). */
 int store_topic_delete(struct store *s, const char *name);
+/* store_topic_create_as and store_topic_delete that keep request `unique`
+ * (0: none) with the create or delete (store_dir_request_get). */
+int store_topic_create_req(struct store *s, const char *name, const struct store_config *cfg,
+			   uint32_t uid, uint32_t gid, uint32_t mode, uint64_t unique,
+			   struct store_topic *out);
+int store_topic_delete_req(struct store *s, const char *name, uint64_t unique);
 /* The topic named `name` into *out (may be NULL: only whether it exists).
  * ENOENT: no such topic (also a bad name). */
 int store_topic_by_name(struct store *s, const char *name, struct store_topic *out);
@@ -225,6 +231,25 @@ int store_append_to_req(struct store *s, uint32_t topic_id, uint32_t index,
 int store_request_done(struct store *s, const struct store_request *req, bool *done);
 /* Forgets every kept request (a new connection starts its ids again). */
 int store_requests_clear(struct store *s);
+
+/* What a mkdir or rmdir did. Under --supervise the FUSE request's unique id
+ * (without FUSE_UNIQUE_RESEND) is kept with it, in the transaction that adds
+ * or removes the name (the _req calls below; 0: keep nothing), so a MKDIR or
+ * RMDIR the kernel resends after the daemon died is answered, not done again
+ * (then it would fail with EEXIST or ENOENT although it took effect). */
+enum store_dir_op {
+	STORE_DIR_TOPIC_CREATE = 'T',
+	STORE_DIR_TOPIC_DELETE = 't',
+	STORE_DIR_GROUP_CREATE = 'G',
+	STORE_DIR_GROUP_DELETE = 'g',
+};
+/* Only the last STORE_DIR_REQUESTS_KEPT are kept (one per request worker
+ * in flight at a crash is all a resend needs). */
+#define STORE_DIR_REQUESTS_KEPT 64
+/* *is_done: whether request `unique` committed op; then *id is the topic or
+ * group it made or removed. store_requests_clear forgets them too. */
+int store_dir_request_get(struct store *s, uint64_t unique, enum store_dir_op op, bool *is_done,
+			  uint32_t *id);
 
 /* --- reading (store/read.c, store/scan.c) --- */
 
@@ -374,6 +399,12 @@ int store_group_create(struct store *s, uint32_t topic_id, const char *name,
 /* Deletes the group and its offsets (also on a full disk); *id (may be
  * NULL) is the id it had. ENOENT: no such group (also a bad name). */
 int store_group_delete(struct store *s, uint32_t topic_id, const char *name, uint32_t *id);
+/* store_group_create and store_group_delete that keep request `unique` (0:
+ * none) with the create or delete (store_dir_request_get). */
+int store_group_create_req(struct store *s, uint32_t topic_id, const char *name, uint64_t unique,
+			   struct store_group *out);
+int store_group_delete_req(struct store *s, uint32_t topic_id, const char *name, uint64_t unique,
+			   uint32_t *id);
 /* The topic's group named `name` into *out (may be NULL). ENOENT: no such
  * group (or topic, or a bad name). */
 int store_group_by_name(struct store *s, uint32_t topic_id, const char *name,

@@ -226,6 +226,11 @@ int store_request_put(struct store *s, MDB_txn *txn, const struct store_request 
 int store_consume_request_put(struct store *s, MDB_txn *txn, const struct store_request *req,
 			      const struct store_consume_range *r, uint32_t n);
 
+/* Keeps request unique (0: does nothing) in txn as the mkdir or rmdir that
+ * did op to topic or group id. */
+int store_dir_request_put(struct store *s, MDB_txn *txn, uint64_t unique, enum store_dir_op op,
+			  uint32_t id);
+
 /* --- wal.c --- */
 
 /* Opens DIR/topicfs.wal.*, folds what a crash left there, starts the fold
@@ -308,12 +313,16 @@ void store_wal_map(struct store *s, int i);
 void store_wal_unmap(struct store *s);
 /* Writes an entry at off of the current WAL file: 0, ENOSPC or an errno. */
 int store_wal_put(struct store *s, const void *buf, size_t len, uint64_t off);
-/* requests.c: a consume's key in the requests database (slot BE32, 'C',
- * unique BE64) into kb[STORE_CONSUME_KEY]; its data, STORE_CONSUME_RANGE
- * bytes a range (gpid BE32, from BE64, to BE64). */
+/* requests.c: a consume's ('C') or a mkdir's or rmdir's ('D', slot
+ * STORE_DIR_SLOT) key in the requests database (slot BE32, tag, unique BE64)
+ * into kb[STORE_CONSUME_KEY]. A consume's data: STORE_CONSUME_RANGE bytes a
+ * range (gpid BE32, from BE64, to BE64); a mkdir's: STORE_DIR_DATA bytes, the
+ * op and the id (BE32). */
 #define STORE_CONSUME_KEY 13
 #define STORE_CONSUME_RANGE 20
-MDB_val store_consume_key(unsigned char *kb, uint32_t slot, uint64_t unique);
+#define STORE_DIR_SLOT UINT32_MAX
+#define STORE_DIR_DATA 5
+MDB_val store_request_key(unsigned char *kb, uint32_t slot, char tag, uint64_t unique);
 
 /* crc32.c: CRC-32 as zlib's crc32(): start with 0, feed on the result. */
 uint32_t store_crc32(uint32_t crc, const void *data, size_t len);

@@ -41,6 +41,7 @@ static int purge_partition(struct store *s, uint32_t gpid)
 struct topic_delete_args {
 	const char *name;
 	uint32_t id; /* the topic the name had when the delete began */
+	uint64_t unique; /* the rmdir's request (0: none) */
 };
 
 static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
@@ -84,10 +85,18 @@ static int topic_delete_txn(struct store *s, MDB_txn *txn, void *arg)
 	MDB_val tkv = {sizeof(tk), tk};
 	if ((rc = mdb_del(txn, s->topics, &tkv, NULL)))
 		return rc;
+	/* With the name's removal: the purges before it may be done again. */
+	if ((rc = store_dir_request_put(s, txn, a->unique, STORE_DIR_TOPIC_DELETE, id)))
+		return rc;
 	return mdb_del(txn, s->topic_names, &k, NULL);
 }
 
 int store_topic_delete(struct store *s, const char *name)
+{
+	return store_topic_delete_req(s, name, 0);
+}
+
+int store_topic_delete_req(struct store *s, const char *name, uint64_t unique)
 {
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_is_valid(name, len))
@@ -109,7 +118,7 @@ int store_topic_delete(struct store *s, const char *name)
 				return rc;
 		}
 	}
-	struct topic_delete_args a = {name, t.id};
+	struct topic_delete_args a = {name, t.id, unique};
 	rc = store_write_freeing(s, topic_delete_txn, &a, 1 << 20, "delete topic");
 	if (rc == 0) {
 		struct store_event ev = {STORE_EVENT_TOPIC_DELETED, t.id, 0, 0};

@@ -48,6 +48,7 @@ struct topic_create_args {
 	size_t len;
 	const struct store_config *cfg;
 	uint32_t uid, gid, mode;
+	uint64_t unique; /* the mkdir's request, kept with the create (0: none) */
 	struct store_topic_rec rec; /* out */
 };
 
@@ -82,7 +83,8 @@ static int topic_create_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	d.mv_size = sizeof(id);
 	d.mv_data = &id;
-	if ((rc = mdb_put(txn, s->topic_names, &k, &d, 0)) || (rc = store_topic_put_rec(s, txn, rec)))
+	if ((rc = mdb_put(txn, s->topic_names, &k, &d, 0)) || (rc = store_topic_put_rec(s, txn, rec)) ||
+	    (rc = store_dir_request_put(s, txn, a->unique, STORE_DIR_TOPIC_CREATE, id)))
 		return rc;
 	return parts_create(s, txn, rec, 0, rec->partitions, rec->created_ms);
 }
@@ -96,11 +98,19 @@ int store_topic_create(struct store *s, const char *name, const struct store_con
 int store_topic_create_as(struct store *s, const char *name, const struct store_config *cfg,
 			  uint32_t uid, uint32_t gid, uint32_t mode, struct store_topic *out)
 {
+	return store_topic_create_req(s, name, cfg, uid, gid, mode, 0, out);
+}
+
+int store_topic_create_req(struct store *s, const char *name, const struct store_config *cfg,
+			   uint32_t uid, uint32_t gid, uint32_t mode, uint64_t unique,
+			   struct store_topic *out)
+{
 	size_t len = strnlen(name, STORE_TOPIC_NAME_MAX + 1);
 	if (!store_name_is_valid(name, len) || store_config_check(cfg) || mode > 0177777)
 		return EINVAL;
 	struct topic_create_args a = {
-		.name = name, .len = len, .cfg = cfg, .uid = uid, .gid = gid, .mode = mode};
+		.name = name, .len = len, .cfg = cfg, .uid = uid, .gid = gid, .mode = mode,
+		.unique = unique};
 	int rc = store_write(s, topic_create_txn, &a, 64 * 1024 + 256 * (size_t)cfg->partitions,
 			     "create topic");
 	if (rc == 0 && out)

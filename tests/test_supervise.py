@@ -187,6 +187,75 @@ def test_a_write_resent_after_the_daemon_died_between_commit_and_reply_is_stored
     assert m.log().count("not stored again") == deaths
 
 
+RESENT_DONE = "resent after the daemon died: it was done before, not done again"
+
+
+def died_once_and_answered_the_resend(m):
+    """One daemon died between a mkdir's or rmdir's commit and its reply, and
+    the next answered the request the kernel resent from what was kept."""
+    log = m.log()
+    return log.count("was killed by signal 9") == 1 and log.count(RESENT_DONE) == 1
+
+
+def listed_inodes(path):
+    return {e.name: e.inode() for e in os.scandir(path)}
+
+
+def test_a_topic_mkdir_resent_after_the_daemon_died_between_commit_and_reply_succeeds(
+        supervised, monkeypatch):
+    # Each daemon kills itself after committing its 2nd mkdir or rmdir, before its reply.
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_MKDIRS", "2")
+    m = supervised()
+    m.topic("a")
+    os.mkdir(m.p("b"))  # not EEXIST: the resent MKDIR finds its create kept
+    assert died_once_and_answered_the_resend(m)
+    assert sorted(os.listdir(m.path)) == ["a", "b"]
+    assert os.stat(m.p("b")).st_ino == listed_inodes(m.path)["b"] != listed_inodes(m.path)["a"], \
+        "the entry answered is the topic the mkdir made"
+    write_file(m.p("b", "produce"), "one\n")
+    assert records(m, "b") == [b"one"]
+
+
+def test_a_group_mkdir_resent_after_the_daemon_died_between_commit_and_reply_succeeds(
+        supervised, monkeypatch):
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_MKDIRS", "2")
+    m = supervised()
+    m.topic("t")
+    os.mkdir(m.p("t", "consumers", "g"))  # the 2nd: the daemon dies before the reply
+    assert died_once_and_answered_the_resend(m)
+    assert os.listdir(m.p("t", "consumers")) == ["g"]
+    assert os.stat(m.p("t", "consumers", "g")).st_ino == \
+        listed_inodes(m.p("t", "consumers"))["g"], "the entry answered is the group made"
+    write_file(m.p("t", "produce"), "one\n")
+    assert read_file(m.p("t", "consumers", "g", "consume"), "rb") == b"one\n"
+
+
+def test_a_group_rmdir_resent_after_the_daemon_died_between_commit_and_reply_succeeds(
+        supervised, monkeypatch):
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_MKDIRS", "3")
+    m = supervised()
+    g = group(m)
+    os.rmdir(g)  # the 3rd: not ENOENT, the resent RMDIR finds its delete kept
+    assert died_once_and_answered_the_resend(m)
+    assert os.listdir(m.p("t", "consumers")) == []
+    assert not os.path.exists(g)
+
+
+def test_a_big_topics_rmdir_resent_after_the_daemon_died_between_commit_and_reply_succeeds(
+        supervised, monkeypatch):
+    monkeypatch.setenv("TOPICFS_TEST_DIE_AFTER_MKDIRS", "2")
+    m = supervised()
+    m.topic("t")
+    # Enough records that the delete empties the partition first, in transactions of its own.
+    write_file(m.p("t", "produce"), "".join("r%d\n" % i for i in range(3000)))
+    os.rmdir(m.p("t"))
+    assert died_once_and_answered_the_resend(m)
+    assert os.listdir(m.path) == []
+    m.stop()
+    m.start(options="")
+    assert os.listdir(m.path) == []
+
+
 def test_a_key_file_held_open_keeps_its_key_after_a_kill(supervised):
     m = supervised()
     m.topic("t", partitions=3)

@@ -1648,6 +1648,7 @@ static const struct test tests[] = {
 	T(append_to_fills_one_partition_in_order),
 	T(group_consume_hands_each_record_once),
 	T(group_consume_keeps_its_request_and_ranges),
+	T(mkdir_and_rmdir_keep_their_request_with_what_they_did),
 	T(group_seek_forms_and_times),
 	T(group_ids_and_deletion),
 	T(groups_catch_up_after_retention),
