@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "fhtable.h"
 #include "logging.h"
 #include "loop.h"
+#include "test_die.h"
 
 struct waiter {
 	struct waiter *next;
@@ -192,25 +192,8 @@ static bool took_resent(struct tfs_group_file *f, struct tfs_fh_slot *slot,
 	return true;
 }
 
-/* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_CONSUMES=N makes a
- * supervised daemon kill itself (SIGKILL) after its Nth read that handed
- * something out (a consume committed, or a part of a record's rest taken)
- * and before it answers it: the cases the kept consumes and the slot's
- * rest_unique are for. */
-static void test_die_after_consume(void)
-{
-	static atomic_long left = -1;
-	long l = atomic_load(&left);
-	if (l == -1) {
-		const char *env = tfs.opt.supervise ? getenv("TOPICFS_TEST_DIE_AFTER_CONSUMES") : NULL;
-		long want = env ? strtol(env, NULL, 10) : 0;
-		long none = -1;
-		atomic_compare_exchange_strong(&left, &none, want > 0 ? want : 0);
-		l = atomic_load(&left);
-	}
-	if (l > 0 && atomic_fetch_sub(&left, 1) == 1)
-		raise(SIGKILL);
-}
+/* For tests/test_supervise.py (test_die.h). */
+static struct tfs_test_die die_after_consume = TFS_TEST_DIE("TOPICFS_TEST_DIE_AFTER_CONSUMES");
 
 /* Answers req from f if there is something to read: true when it replied
  * (records, EOF because the group or topic is gone, or an error), false when
@@ -266,7 +249,7 @@ static bool answered(fuse_req_t req, struct tfs_group_file *f, size_t size, int 
 		}
 		pthread_mutex_unlock(&f->lock);
 		if (slot)
-			test_die_after_consume();
+			tfs_test_die_after(&die_after_consume);
 		fuse_reply_buf(req, o.buf, o.len);
 		free(o.buf);
 		return true;
@@ -281,7 +264,7 @@ static bool answered(fuse_req_t req, struct tfs_group_file *f, size_t size, int 
 		atomic_store(&slot->rest_len, 0); /* the rest before was all read */
 	pthread_mutex_unlock(&f->lock);
 	if (!err && o.len > 0 && slot)
-		test_die_after_consume();
+		tfs_test_die_after(&die_after_consume);
 	bool replied = true;
 	if (err == ENOENT) {
 		fuse_reply_buf(req, NULL, 0); /* the group or its topic is gone: EOF */

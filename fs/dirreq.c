@@ -6,14 +6,12 @@
  * for what took effect. So the request's unique id is kept with the create or
  * delete, in its transaction (store/requests.c), and a resent one that finds
  * it there answers success: a mkdir with the entry it made. */
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "dirreq.h"
 #include "logging.h"
 #include "loop.h"
+#include "test_die.h"
 #include "tfs.h"
 
 uint64_t tfs_dirreq_unique(void)
@@ -55,20 +53,11 @@ bool tfs_dirreq_is_done(enum store_dir_op op, const char *name, uint32_t *id)
 	return is_done;
 }
 
-/* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_MKDIRS=N makes a
- * supervised daemon kill itself (SIGKILL) after it has committed its Nth
- * mkdir or rmdir and before it answers it: the case the kept ids are for. */
+/* For tests/test_supervise.py (test_die.h): the daemon dies after its Nth
+ * committed mkdir or rmdir, before the reply. */
+static struct tfs_test_die die_after_mkdir = TFS_TEST_DIE("TOPICFS_TEST_DIE_AFTER_MKDIRS");
+
 void tfs_dirreq_committed(void)
 {
-	static atomic_long left = -1;
-	long l = atomic_load(&left);
-	if (l == -1) {
-		const char *env = tfs.opt.supervise ? getenv("TOPICFS_TEST_DIE_AFTER_MKDIRS") : NULL;
-		long want = env ? strtol(env, NULL, 10) : 0;
-		long none = -1;
-		atomic_compare_exchange_strong(&left, &none, want > 0 ? want : 0);
-		l = atomic_load(&left);
-	}
-	if (l > 0 && atomic_fetch_sub(&left, 1) == 1)
-		raise(SIGKILL);
+	tfs_test_die_after(&die_after_mkdir);
 }

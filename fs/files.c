@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "produce.h"
 #include "record_cache.h"
 #include "supervise.h"
+#include "test_die.h"
 #include "tfs.h"
 #include "tree.h"
 
@@ -345,24 +345,8 @@ out:
 	free(buf);
 }
 
-/* For tests/test_supervise.py: TOPICFS_TEST_DIE_AFTER_WRITES=N makes a
- * supervised daemon kill itself (SIGKILL) after it has committed its Nth
- * write to produce and before it answers it: the case the kept requests are
- * for, which a kill from outside hits only by luck. */
-static void test_die_after_write(void)
-{
-	static atomic_long left = -1;
-	long l = atomic_load(&left);
-	if (l == -1) {
-		const char *env = tfs.opt.supervise ? getenv("TOPICFS_TEST_DIE_AFTER_WRITES") : NULL;
-		long want = env ? strtol(env, NULL, 10) : 0;
-		long none = -1;
-		atomic_compare_exchange_strong(&left, &none, want > 0 ? want : 0);
-		l = atomic_load(&left);
-	}
-	if (l > 0 && atomic_fetch_sub(&left, 1) == 1)
-		raise(SIGKILL);
-}
+/* For tests/test_supervise.py (test_die.h). */
+static struct tfs_test_die die_after_write = TFS_TEST_DIE("TOPICFS_TEST_DIE_AFTER_WRITES");
 
 void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	       struct fuse_file_info *fi)
@@ -402,7 +386,7 @@ void tfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		}
 		err = tfs_producer_write_req(f->producer, buf, size, tagged ? &r : NULL);
 		if (!err)
-			test_die_after_write();
+			tfs_test_die_after(&die_after_write);
 		if (err == EMSGSIZE && f->producer->framing == STORE_FRAMING_WRITES)
 			tfs_log(LOG_INFO,
 				"write of %zu bytes to topic id %u refused: with framing=writes a "
