@@ -1,5 +1,6 @@
 """A full map grows by itself; a full disk fails write() with ENOSPC, loses
 nothing already stored, and recovers once space is freed."""
+import contextlib
 import errno
 import hashlib
 import os
@@ -42,12 +43,11 @@ def end(m, topic, p=0):
     return int(read_file(m.p(topic, f"partition-{p}", "end")))
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """An 8 MiB tmpfs for DATA_DIR, unmounted at the end whatever happens."""
-    d = tmp_path / "small"
+@contextlib.contextmanager
+def tmpfs(d, size):
+    """A tmpfs of size on d (made), unmounted at the end whatever happens."""
     d.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(d)],
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(d)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr}")
@@ -55,6 +55,13 @@ def small_disk(tmp_path):
         yield d
     finally:
         subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MiB tmpfs for DATA_DIR."""
+    with tmpfs(tmp_path / "small", "8m") as d:
+        yield d
 
 
 @pytest.fixture
@@ -218,12 +225,11 @@ def test_a_disk_filled_under_the_wals_mapping_fails_the_write_with_enospc(tmp_pa
     """The WAL is written through a mapping of a sparse file: a page that cannot get
     its block on a disk another process filled is a SIGBUS, which must become ENOSPC
     for that write() and leave the daemon and what it stored as they were."""
-    d = tmp_path / "roomy"
-    d.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(d)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr}")
+    with tmpfs(tmp_path / "roomy", "96m") as d:
+        fill_under_the_wal(tmp_path, d)
+
+
+def fill_under_the_wal(tmp_path, d):
     m = Mount(tmp_path / "fm", "")
     m.data = str(d / "data")
     m.expect_errors("disk is full", "No space left on device")
@@ -273,8 +279,5 @@ def test_a_disk_filled_under_the_wals_mapping_fails_the_write_with_enospc(tmp_pa
         assert read_file(m.p("t", "partition-0", "log"), "rb").endswith(b"after\n")
         assert hits, "no write() met the full disk under the WAL's mapping"
     finally:
-        try:
-            m.stop()
-            m.check_log()
-        finally:
-            subprocess.run(["umount", "-l", str(d)], check=False)
+        m.stop()
+        m.check_log()
