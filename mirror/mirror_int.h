@@ -33,6 +33,12 @@ struct mpart {
 	uint64_t inflight;     /* thread: produced, not reported */
 	int64_t created_ms;    /* the topic's, for the tail scan */
 	int dirty;             /* thread: acked moved since the last save */
+	/* Thread: the highest delivery reported in the current poll (0: none),
+	 * applied to acked once per poll (mirror_poll), not under the lock per
+	 * message; the partition is then on m->reported. */
+	uint64_t reported;
+	int64_t reported_kafka_offset;
+	struct mpart *next_reported;
 	/* Under m->lock: */
 	uint64_t acked;        /* all below are delivered or lost */
 	uint64_t lost;
@@ -79,6 +85,7 @@ struct mirror {
 	size_t next_topic;        /* where the next pass begins: m->topics[next_topic] */
 	uint32_t next_part;       /* ... its partition next_part */
 	size_t turn_left;         /* records left of that partition's turn; 0: a whole one */
+	struct mpart *reported;   /* partitions with deliveries not applied yet */
 };
 
 #define LOG(m, level, ...) ((m)->o.log(level, __VA_ARGS__))
@@ -95,6 +102,9 @@ struct mtopic *mirror_topic(struct mirror *m, uint32_t id);
 struct mtopic *mirror_topic_shipping_to(struct mirror *m, const char *dest);
 /* Adds p to the gpid index; m->lock held. ENOMEM. */
 int mirror_index_part(struct mirror *m, struct mpart *p);
+/* Serves the producer's queue (delivery reports, errors) for up to timeout_ms
+ * and moves the progress they reported. Mirror thread only. */
+void mirror_poll(struct mirror *m, int timeout_ms);
 /* After a fatal producer error: a new producer, every partition resumes. */
 void mirror_producer_reset(struct mirror *m);
 
