@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	/* The mirror's own settings (mirror/mirror.c make_conf). */
 	const char *kv[][2] = {{"bootstrap.servers", argv[1]},  {"enable.idempotence", "true"},
 			       {"enable.gapless.guarantee", "true"}, {"message.timeout.ms", "0"},
-			       {"linger.ms", "20"},                 {"allow.auto.create.topics", "false"},
+			       {"linger.ms", "5"},                  {"allow.auto.create.topics", "false"},
 			       {"queue.buffering.max.messages", "20000"}, {"log_level", "3"}};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 		if ((!plain || i == 0) && rd_kafka_conf_set(c, kv[i][0], kv[i][1], es, sizeof es) != RD_KAFKA_CONF_OK) {
