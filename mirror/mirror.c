@@ -232,7 +232,9 @@ static void apply_reported(struct mirror *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
-void mirror_poll(struct mirror *m, int timeout_ms)
+/* Serves the producer's queue (delivery reports, errors) for up to timeout_ms
+ * and moves the progress reported. Mirror thread only. */
+static void mirror_poll(struct mirror *m, int timeout_ms)
 {
 	rd_kafka_poll(m->rk, timeout_ms);
 	apply_reported(m);

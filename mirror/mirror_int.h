@@ -34,7 +34,7 @@ struct mpart {
 	int64_t created_ms;    /* the topic's, for the tail scan */
 	int dirty;             /* thread: acked moved since the last save */
 	/* Thread: the highest delivery reported in the current poll (0: none),
-	 * applied to acked once per poll (mirror_poll), not under the lock per
+	 * applied to acked once per poll (mirror.c), not under the lock per
 	 * message; the partition is then on m->reported. */
 	uint64_t reported;
 	int64_t reported_kafka_offset;
@@ -102,9 +102,6 @@ struct mtopic *mirror_topic(struct mirror *m, uint32_t id);
 struct mtopic *mirror_topic_shipping_to(struct mirror *m, const char *dest);
 /* Adds p to the gpid index; m->lock held. ENOMEM. */
 int mirror_index_part(struct mirror *m, struct mpart *p);
-/* Serves the producer's queue (delivery reports, errors) for up to timeout_ms
- * and moves the progress they reported. Mirror thread only. */
-void mirror_poll(struct mirror *m, int timeout_ms);
 /* After a fatal producer error: a new producer, every partition resumes. */
 void mirror_producer_reset(struct mirror *m);
 
