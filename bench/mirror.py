@@ -75,6 +75,13 @@ def vm(pid, field):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds the process used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mount(data, mnt, opts):
     p = subprocess.Popen([BIN, data, mnt, "-f", "-o", opts], stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(os.path.dirname(data), "daemon.log"), "a"))
@@ -92,7 +99,7 @@ def umount(p, mnt):
 
 
 def mirror_run(work, mock, rep, lines):
-    """(records/s, max VmRSS while shipping, VmHWM)"""
+    """(records/s, max VmRSS while shipping, VmHWM, daemon CPU s per 1M records)"""
     topic = f"m{rep}"
     mock.cmd(f"topic {topic} {PARTS}")
     data, mnt = os.path.join(work, f"data{rep}"), os.path.join(work, f"mnt{rep}")
@@ -121,10 +128,11 @@ def mirror_run(work, mock, rep, lines):
             raise RuntimeError("the mirror did not finish in 10 minutes")
         time.sleep(0.02)
     t = time.monotonic() - t0
+    cpu = cpu_s(p.pid) * 1_000_000 / N
     hwm = vm(p.pid, "VmHWM")
     umount(p, mnt)
     shutil.rmtree(data, ignore_errors=True)
-    return N / t, rss, hwm
+    return N / t, rss, hwm, cpu
 
 
 def bare_run(mock, rep, plain):
@@ -145,7 +153,7 @@ def main():
     lines = os.path.join(work, "lines")
     with open(lines, "wb") as f:
         f.write(b"".join(b"%099d\n" % i for i in range(N)))
-    res = {"mirror": [], "bare": [], "plain": [], "rss": [], "hwm": []}
+    res = {"mirror": [], "bare": [], "plain": [], "rss": [], "hwm": [], "cpu": []}
     t0 = time.monotonic()
     load0 = os.getloadavg()[0]
     try:
@@ -157,7 +165,8 @@ def main():
                 log(f"rep {rep}: bare producer")
                 res["bare"].append(bare_run(mock, rep, False))
                 log(f"rep {rep}: topicfs mirror")
-                rate, rss, hwm = mirror_run(work, mock, rep, lines)
+                rate, rss, hwm, cpu = mirror_run(work, mock, rep, lines)
+                res["cpu"].append(cpu)
                 res["mirror"].append(rate)
                 res["rss"].append(rss)
                 res["hwm"].append(hwm)
@@ -166,7 +175,7 @@ def main():
             finally:
                 mock.close()
             log(f"rep {rep}: mirror {rate:,.0f}/s, bare {res['bare'][-1]:,.0f}/s, "
-                f"plain {res['plain'][-1]:,.0f}/s, RSS {rss / MiB:.1f} MiB")
+                f"plain {res['plain'][-1]:,.0f}/s, RSS {rss / MiB:.1f} MiB, daemon CPU {cpu:.2f} s/1M")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in res.items()}
@@ -190,7 +199,8 @@ load average {load0:.1f} at the start, {load:.1f} at the end (other work on the 
 | bare librdkafka producer, same records, header and settings | {med['bare']:,.0f} | {med['mirror'] / med['bare']:.2f}x |
 | bare librdkafka producer, no headers, librdkafka's defaults (the ceiling) | {med['plain']:,.0f} | {med['mirror'] / med['plain']:.2f}x |
 
-Daemon while shipping: VmRSS at most {max(res['rss']) / MiB:.1f} MiB, VmHWM {max(res['hwm']) / MiB:.1f} MiB.
+Daemon while shipping: VmRSS at most {max(res['rss']) / MiB:.1f} MiB, VmHWM {max(res['hwm']) / MiB:.1f} MiB;
+CPU (user + system, from the mount on) {med['cpu']:.2f} s per million records (median; {', '.join(f'{x:.2f}' for x in res['cpu'])}).
 
 | target | measured | |
 |---|---|---|
