@@ -178,13 +178,14 @@ static int emit_now(struct emit_state *e, const struct iovec *iov, int count)
 }
 
 /* A view stops at STORE_LOG_IOV_MAX pieces, a piece per batch: a log of
- * records written one at a time would come back a few hundred bytes per
- * piece and some 100 KB per read. Such a view is copied into one buffer
- * instead, which the read fills on (store_log_read) up to what was asked.
- * The copy reads the pieces through the map: counted, as the view asks. */
+ * small batches (records written one at a time, a few to a batch) would come
+ * back a few hundred bytes per piece and some 100 KB per read. A view the
+ * piece limit cut short of what was asked is copied into one buffer instead,
+ * which the read fills on (store_log_read) up to what was asked. The copy
+ * reads the pieces through the map: counted, as the view asks. */
 static bool gathered_small(struct emit_state *e, const struct iovec *iov, int count)
 {
-	if (count < STORE_LOG_IOV_MAX || store_iov_bytes(iov, count) >= e->want / 2 ||
+	if (count < STORE_LOG_IOV_MAX || store_iov_bytes(iov, count) >= e->want ||
 	    !(e->gathered = malloc(e->want)))
 		return false;
 	for (int i = 0; i < count; i++) {

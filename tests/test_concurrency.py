@@ -120,8 +120,9 @@ def test_writers_on_many_topics_at_once(mnt):
 
 
 def test_reads_of_many_small_batches_while_retention_deletes(mount_factory):
-    # One write() per record makes a batch per record; a read gathers thousands of
-    # them across several store views (logview.c, gather_small) while retention
+    # One write() per record makes small batches (a fold puts the writes of one
+    # millisecond in one); a read gathers thousands of them across several store
+    # views (logview.c, gathered_small) while retention
     # removes the oldest: every record read is whole, none comes twice or out of
     # order, and a read that starts at the retained start gets them contiguous.
     m = mount_factory("retention.check.interval.ms=20")
@@ -158,7 +159,7 @@ def test_reads_of_many_small_batches_while_retention_deletes(mount_factory):
     for r in readers:
         if r.exc:
             raise r.exc
-    # The log now holds thousands of one-record batches: one read returns them all.
+    # The log now holds thousands of small batches: one read returns them all.
     with open(log, "rb", buffering=0) as f:
         first = f.read(1 << 20)
     end = int(read_file(m.p("t", "partition-0", "end")))

@@ -483,7 +483,13 @@ def test_consume_and_follow_readers_of_one_group_across_kills_get_every_record_o
              read_file(os.path.join(g, "lag")).split("\n")[1].endswith(" 0"),
              timeout=20, what="the group to catch up")
     stop.set()
-    write_file(m.p("t", "produce"), "end\n")  # the follower's last read returns
+    # The follower's last read returns with a record; the consume reader may take
+    # one first (the group hands each record to one of them): write until it does.
+    for i in range(200):
+        write_file(m.p("t", "produce"), "end-%d\n" % i)
+        follow.join(timeout=0.1)
+        if not follow.is_alive():
+            break
     follow.join(timeout=20)
     consumer.join(timeout=20)
     assert not follow.is_alive() and not consumer.is_alive()
