@@ -1603,6 +1603,32 @@ static void test_a_named_partitions_request_survives_a_crash(void)
 	fx_done(&f);
 }
 
+/* The topic records kept in memory (topic_cache.c) never answer with a config
+ * that was changed: every commit makes them stale. */
+static void test_topic_cache_follows_every_change(void)
+{
+	struct fx f;
+	fx_init(&f, 0);
+	uint32_t id = new_topic(&f, "t", 1);
+	struct store_topic got;
+	CHECK_OK(store_topic_by_id(f.s, id, &got));
+	CHECK(got.config.max_message_bytes == 1048576, "cached config is the topic's");
+	CHECK_OK(store_topic_by_id(f.s, id, &got)); /* from the cache now */
+	configure(&f, id, STORE_CFG_MAX_MESSAGE_BYTES, "5");
+	CHECK_OK(store_topic_by_id(f.s, id, &got));
+	CHECK(got.config.max_message_bytes == 5, "a config write is seen at once");
+	struct store_record_in r = {NULL, 0, "123456", 6};
+	CHECK_RC(store_append(f.s, id, &r, 1), EMSGSIZE);
+	configure(&f, id, STORE_CFG_PARTITIONS, "3");
+	r.value_len = 5;
+	CHECK_OK(store_append_to(f.s, id, 2, &r, 1));
+
+	CHECK_OK(store_topic_delete(f.s, "t"));
+	CHECK_RC(store_topic_by_id(f.s, id, &got), ENOENT);
+	CHECK_RC(store_append(f.s, id, &r, 1), ENOENT);
+	fx_done(&f);
+}
+
 static const struct test tests[] = {
 	T(murmur2_matches_kafka),
 	T(partition_for_key_is_to_positive_mod),

@@ -10,7 +10,6 @@ void test_group_seek_forms_and_times(void);
 void test_group_ids_and_deletion(void);
 void test_groups_catch_up_after_retention(void);
 void test_crc32_is_zlibs(void);
-void test_topic_cache_follows_every_change(void);
 void test_group_consume_keeps_its_request_and_ranges(void);
 void test_mkdir_and_rmdir_keep_their_request_with_what_they_did(void);
 
