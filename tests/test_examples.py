@@ -148,7 +148,8 @@ def test_two_workers_on_follow_share_a_queue(mnt, tmp_path):
     # Each job takes a while, so both workers get some; each appends one line.
     proc = subprocess.Popen(["sh", os.path.join(EXAMPLES, "consumer", "workers.sh"),
                              mnt.p("jobs"), "thumbnails", "sh", "-c",
-                             f'read job && sleep 0.01 && echo "$WORKER $job" >> {out}'])
+                             f'read job && sleep 0.01 && echo "$WORKER $job" >> {out}'],
+                            start_new_session=True)
     try:
         wait_for(lambda: os.path.isdir(mnt.p("jobs", "consumers", "thumbnails")),
                  what="the group")
@@ -164,6 +165,11 @@ def test_two_workers_on_follow_share_a_queue(mnt, tmp_path):
         lag = read_file(mnt.p("jobs", "consumers", "thumbnails", "lag"))
         assert [line.split()[3] for line in lag.splitlines()] == ["0", "0"]
     finally:
+        # The workers too, or one still reading follow keeps the mount busy.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         stop_process(proc)
 
 
